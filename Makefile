@@ -1,0 +1,45 @@
+# Two commands for a newcomer: `make demo` and `make test`. Both create .venv/ when missing.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export DAGSTER_HOME := $(CURDIR)
+
+.PHONY: demo test test-fast ui venv bqemulator clean-warehouse validate bench
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+bqemulator:
+	bash scripts/setup-bqemulator.sh
+
+## Backfill every date of the real sample for ZL and MES on the embedded warehouse; print the ladders.
+demo: $(STAMP)
+	$(BIN)/mes-assets demo
+
+## The whole test suite, including the BigQuery backend against a local emulator.
+test: $(STAMP) bqemulator
+	$(BIN)/python -m pytest
+
+## Tests without the emulator-backed integration tests.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not emulator"
+
+## Open the Dagster UI on this workspace (http://127.0.0.1:3000).
+ui: $(STAMP)
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+validate: $(STAMP)
+	$(BIN)/dagster definitions validate -w workspace.yaml
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks
+
+clean-warehouse:
+	rm -rf .warehouse .dagster/storage .dagster/artifacts .dagster/compute_logs

@@ -1,0 +1,1 @@
+"""mes-assets: quantitative overlays for the MES cockpit and the ZL procurement dashboard."""

@@ -1,0 +1,1 @@
+"""Thin Dagster assets: read inputs, call kernels, write one slice, attach metadata."""

@@ -1,0 +1,61 @@
+"""Shared plumbing for assets that replace a (date range, key) slice of one table."""
+
+
+import datetime as dt
+from collections.abc import Mapping
+
+import dagster as dg
+import polars as pl
+
+from mes_assets.instruments import InstrumentSpec
+from mes_assets.warehouse.base import WarehouseBackend
+
+UTC = dt.timezone.utc
+
+
+def now_utc() -> dt.datetime:
+    return dt.datetime.now(UTC)
+
+
+def instrument_warehouse(context: dg.AssetExecutionContext, spec: InstrumentSpec) -> WarehouseBackend:
+    """The warehouse of the instrument's audience, with sql/ applied."""
+    return getattr(context.resources, spec.warehouse_key).ensure_schema()
+
+
+def read_sessions(
+    warehouse: WarehouseBackend, symbol: str, start: dt.date, end: dt.date
+) -> pl.DataFrame:
+    return warehouse.read(
+        "SELECT * FROM dim.exchange_sessions "
+        "WHERE symbol = @symbol AND date BETWEEN @start_date AND @end_date ORDER BY date",
+        {"symbol": symbol, "start_date": start, "end_date": end},
+    )
+
+
+def weekdays(start: dt.date, end: dt.date) -> list[dt.date]:
+    days = (end - start).days + 1
+    return [start + dt.timedelta(d) for d in range(days) if (start + dt.timedelta(d)).weekday() < 5]
+
+
+def slice_metadata(
+    table: str,
+    frame: pl.DataFrame,
+    start: dt.date,
+    end: dt.date,
+    status_counts: Mapping[str, int],
+    extra: Mapping[str, object] | None = None,
+) -> dict[str, object]:
+    """Row count, schema, range and per-status date counts, as every slice asset reports them."""
+    status = ", ".join(f"{k}={v}" for k, v in sorted(status_counts.items()) if v) or "no dates"
+    metadata: dict[str, object] = {
+        "table": table,
+        "dagster/row_count": frame.height,
+        "date_range": f"{start.isoformat()}..{end.isoformat()}",
+        "status": status,
+        "dagster/column_schema": dg.TableSchema(
+            columns=[dg.TableColumn(name, str(dtype)) for name, dtype in frame.schema.items()]
+        ),
+    }
+    metadata.update({f"dates_{k}": int(v) for k, v in status_counts.items()})
+    metadata.update(dict(extra or {}))
+    return metadata

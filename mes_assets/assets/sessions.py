@@ -1,0 +1,37 @@
+"""dim.exchange_sessions per instrument, from its exchange calendar."""
+
+
+import dagster as dg
+
+from mes_assets.assets._slices import instrument_warehouse, slice_metadata, weekdays
+from mes_assets.calendars import exchange_sessions
+from mes_assets.instruments import InstrumentSpec
+from mes_assets.partitions import partition_dates, trading_day_partitions
+
+TABLE = "dim.exchange_sessions"
+
+
+def build_sessions_asset(spec: InstrumentSpec) -> dg.AssetsDefinition:
+    @dg.asset(
+        name="exchange_sessions",
+        key_prefix=[spec.key_prefix],
+        group_name=spec.key_prefix,
+        partitions_def=trading_day_partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        required_resource_keys={spec.warehouse_key},
+        pool="warehouse",
+        kinds={"bigquery", "pandas"},
+        description=f"{spec.symbol} trading sessions and RTH windows from {spec.calendar_name}.",
+    )
+    def _sessions(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        start, end = partition_dates(context)
+        frame = exchange_sessions(spec, start, end)
+        warehouse = instrument_warehouse(context, spec)
+        warehouse.replace_slice(TABLE, frame, start=start, end=end, symbol=spec.symbol)
+        days = weekdays(start, end)
+        counts = {"session": frame.height, "no_session": len(days) - frame.height}
+        return dg.MaterializeResult(
+            metadata=slice_metadata(TABLE, frame, start, end, counts, {"calendar": spec.calendar_name})
+        )
+
+    return _sessions

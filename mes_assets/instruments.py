@@ -1,0 +1,96 @@
+"""InstrumentSpec: the only place instrument facts live (tick, multipliers, calendars, audience)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Literal
+
+Audience = Literal["shared", "private"]
+
+
+@dataclass(frozen=True)
+class InstrumentSpec:
+    """Everything the asset factory needs to build one instrument's family of assets."""
+
+    symbol: str
+    description: str
+    calendar_name: str            # pandas_market_calendars name of the futures exchange session
+    rth_calendar_name: str | None  # calendar whose open/close bound RTH; None: the futures day session
+    tick_size: float              # price units
+    contract_multiplier: float    # USD per 1.0 of price
+    price_unit: str
+    bar_table: str                # where its recorded bars land
+    bar_frequency: Literal["1m", "1d"]
+    atr_bar: Literal["5m", "1d"]  # bar the zig-zag and its ATR14 run on (RTH closes)
+    atr_period: int
+    zigzag_k: float               # reversal threshold in ATRs; calibration is issue #3's job
+    mc_horizons: tuple[str, ...]
+    options_multiplier: float
+    audience: Audience
+    source_symbol: str            # what the recorded replay actually holds (ES stands in for MES)
+    cot_market_code: str          # CFTC contract market code
+    history_start: dt.date        # first date of real bar history this deployment holds
+
+    @property
+    def is_proxy(self) -> bool:
+        return self.source_symbol != self.symbol
+
+    @property
+    def warehouse_key(self) -> str:
+        """The Dagster resource this family writes through: privacy is structural."""
+        return "warehouse" if self.audience == "shared" else "private_warehouse"
+
+    @property
+    def key_prefix(self) -> str:
+        return self.symbol.lower()
+
+    @property
+    def price_source(self) -> str:
+        return f"{self.source_symbol} proxy" if self.is_proxy else self.symbol
+
+
+ZL = InstrumentSpec(
+    symbol="ZL",
+    description="CBOT soybean oil futures (procurement)",
+    calendar_name="CBOT_Agriculture",
+    rth_calendar_name=None,
+    tick_size=0.01,
+    contract_multiplier=600.0,  # 60,000 lb x $0.01 per cent/lb
+    price_unit="US cents per lb",
+    bar_table="market_data.databento_futures_ohlcv_1d",
+    bar_frequency="1d",
+    atr_bar="1d",
+    atr_period=14,
+    zigzag_k=3.0,
+    mc_horizons=("1w", "1m"),
+    options_multiplier=600.0,
+    audience="shared",
+    source_symbol="ZL",
+    cot_market_code="007601",
+    history_start=dt.date(2021, 12, 15),
+)
+
+MES = InstrumentSpec(
+    symbol="MES",
+    description="CME Micro E-mini S&P 500 futures (private trading cockpit)",
+    calendar_name="CME_Equity",
+    rth_calendar_name="NYSE",  # the cash-index session; handles NYSE holidays and early closes
+    tick_size=0.25,
+    contract_multiplier=5.0,
+    price_unit="index points",
+    bar_table="market_data.databento_futures_ohlcv_1m",
+    bar_frequency="1m",
+    atr_bar="5m",
+    atr_period=14,
+    zigzag_k=3.0,
+    mc_horizons=("5m", "15m", "60m"),
+    options_multiplier=5.0,
+    audience="private",
+    source_symbol="ES",  # no MES minute history is recorded; ES has the same index and price scale
+    cot_market_code="13874U",
+    history_start=dt.date(2023, 3, 8),
+)
+
+INSTRUMENTS: tuple[InstrumentSpec, ...] = (ZL, MES)
+BY_SYMBOL = {spec.symbol: spec for spec in INSTRUMENTS}

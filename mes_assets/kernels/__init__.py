@@ -1,0 +1,1 @@
+"""Numeric kernels (numba-compiled loops behind validating Python wrappers)."""

@@ -1,0 +1,68 @@
+"""Load the BigQuery SQL in ``sql/`` (the single source of truth) and transpile it for DuckDB."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlglot
+
+SQL_ROOT = Path(__file__).resolve().parents[2] / "sql"
+_KINDS = ("ddl", "views")
+_OBJECT_NAME = re.compile(
+    r"CREATE\s+(?:OR\s+REPLACE\s+)?(?:TABLE|VIEW)\s+(?:IF\s+NOT\s+EXISTS\s+)?`?([a-z_0-9]+)\.([a-z_0-9]+)`?",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class SqlFile:
+    """One object (table or view) defined by one file under ``sql/``."""
+
+    kind: str  # "ddl" or "views"
+    dataset: str
+    name: str
+    path: Path
+    text: str
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.dataset}.{self.name}"
+
+
+@functools.cache
+def load_sql_files(root: Path = SQL_ROOT) -> tuple[SqlFile, ...]:
+    """Every DDL file, then every view file, in a stable order; file path must match the object name."""
+    files: list[SqlFile] = []
+    for kind in _KINDS:
+        for path in sorted((root / kind).glob("*/*.sql")):
+            text = path.read_text()
+            match = _OBJECT_NAME.search(text)
+            if match is None:
+                raise ValueError(f"{path}: no CREATE TABLE/VIEW statement found")
+            dataset, name = match.group(1).lower(), match.group(2).lower()
+            if (dataset, name) != (path.parent.name, path.stem):
+                raise ValueError(f"{path}: defines {dataset}.{name}, but the path says otherwise")
+            files.append(SqlFile(kind=kind, dataset=dataset, name=name, path=path, text=text))
+    return tuple(files)
+
+
+def read_sql(relative: str, root: Path = SQL_ROOT) -> str:
+    """The text of one SQL file, e.g. ``transforms/rth_daily_bars.sql``."""
+    return (root / relative).read_text()
+
+
+@functools.lru_cache(maxsize=512)
+def to_duckdb(sql: str) -> str:
+    """Transpile BigQuery SQL to DuckDB. PARTITION BY / CLUSTER BY have no DuckDB meaning; dropped."""
+    logger = logging.getLogger("sqlglot")
+    previous = logger.level
+    logger.setLevel(logging.ERROR)  # "Unsupported property partitionedbyproperty" is expected
+    try:
+        statements = sqlglot.transpile(sql, read="bigquery", write="duckdb")
+    finally:
+        logger.setLevel(previous)
+    return ";\n".join(s for s in statements if s.strip())
