@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import dagster as dg
 
 from mes_assets.assets.drivers import cftc_cot, fred_sentiment_daily
@@ -10,10 +12,15 @@ from mes_assets.instruments import INSTRUMENTS
 from mes_assets.jobs import backfill_jobs
 from mes_assets.resources import resources_from_env
 
-instrument_families = [a for spec in INSTRUMENTS for a in instrument_assets(spec)]
 
-defs = dg.Definitions(
-    assets=[fred_sentiment_daily, cftc_cot, *instrument_families],
-    jobs=backfill_jobs(),
-    resources=resources_from_env(),
-)
+def build_definitions(resources: Mapping[str, dg.ConfigurableResource]) -> dg.Definitions:
+    """Every asset, job and resource; tests pass their own resources (temporary warehouses)."""
+    families = [asset for spec in INSTRUMENTS for asset in instrument_assets(spec)]
+    return dg.Definitions(
+        assets=[fred_sentiment_daily, cftc_cot, *families],
+        jobs=backfill_jobs(),
+        resources=dict(resources),
+    )
+
+
+defs = build_definitions(resources_from_env())
