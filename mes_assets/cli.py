@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import multiprocessing as mp
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 
 import dagster as dg
 import polars as pl
@@ -85,24 +87,40 @@ def print_ladder(definitions: dg.Definitions, spec: InstrumentSpec) -> None:
     print(f"  tick      {row['tick_rounding']:>12}")
 
 
+def _run_in_worker(job_name: str, label: str, first: dt.date, last: dt.date) -> tuple[str, bool, float]:
+    """Process-pool entry point: one range run against this repository's Dagster instance."""
+    from mes_assets.definitions import defs
+
+    t0 = time.perf_counter()
+    result = run_range(defs, job_name, first, last, dg.DagsterInstance.get())
+    return result.run_id, result.success, time.perf_counter() - t0
+
+
 def demo() -> int:
     from mes_assets.definitions import defs
 
-    instance = dg.DagsterInstance.get()
     started = time.perf_counter()
+    # Create the instance's storage here, once: two workers migrating a fresh SQLite store race.
+    dg.DagsterInstance.get().get_runs_count()
     windows = {spec.symbol: sample_windows(spec, defs) for spec in INSTRUMENTS}
     everything = [w for ws in windows.values() for w in ws]
     plan = [(DRIVERS_JOB, "drivers", min(w[0] for w in everything), max(w[1] for w in everything))]
     plan += [(instrument_job_name(spec), spec.symbol, a, b)
              for spec in INSTRUMENTS for a, b in windows[spec.symbol]]
-    for job_name, label, first, last in plan:
-        t0 = time.perf_counter()
-        result = run_range(defs, job_name, first, last, instance)
-        if not result.success:
-            print(f"{label}: run {result.run_id} failed; see `make ui`", file=sys.stderr)
-            return 1
-        print(f"{label:8s} {first}..{last}: one run, {time.perf_counter() - t0:6.1f} s "
-              f"(run {result.run_id[:8]})", flush=True)
+    # Runs are independent (the fib assets read only their own family's bars), so two run at a
+    # time, one per core, as two `dagster dev` run workers would; DuckDB writers queue on the file.
+    with ProcessPoolExecutor(max_workers=2, mp_context=mp.get_context("spawn")) as pool:
+        futures = {pool.submit(_run_in_worker, *step): step for step in plan}
+        failed = False
+        for future in as_completed(futures):
+            job_name, label, first, last = futures[future]
+            run_id, success, seconds = future.result()
+            state = "ok" if success else "FAILED (see `make ui`)"
+            print(f"{label:8s} {first}..{last}: one run, {seconds:6.1f} s, run {run_id[:8]} {state}",
+                  flush=True)
+            failed |= not success
+    if failed:
+        return 1
     for spec in INSTRUMENTS:
         print_ladder(defs, spec)
     print(f"\ndemo wall time {time.perf_counter() - started:.1f} s. Browse the runs, partitions and "

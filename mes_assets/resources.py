@@ -19,6 +19,9 @@ from mes_assets.warehouse.duckdb_backend import DuckDBBackend
 from mes_assets.warehouse.sql_files import load_sql_files
 
 
+_SCHEMA_APPLIED: set[tuple[str, tuple]] = set()
+
+
 class WarehouseResource(dg.ConfigurableResource):
     """One audience's warehouse: embedded DuckDB file (default) or a BigQuery project."""
 
@@ -51,10 +54,21 @@ class WarehouseResource(dg.ConfigurableResource):
         return BigQueryBackend(self.bigquery_project, location=self.bigquery_location)
 
     def ensure_schema(self) -> WarehouseBackend:
-        """The backend with every table and view from ``sql/`` applied (idempotent)."""
+        """The backend with every table and view from ``sql/`` applied (idempotent).
+
+        Applied once per process and target: on BigQuery each statement is a job (~1 s), and a
+        run's assets all share the same target.
+        """
         backend = self.get_backend()
-        backend.apply_sql(load_sql_files())
+        files = load_sql_files()
+        target = (repr(backend), files)
+        if target not in _SCHEMA_APPLIED or not self._target_exists():
+            backend.apply_sql(files)
+            _SCHEMA_APPLIED.add(target)
         return backend
+
+    def _target_exists(self) -> bool:
+        return self.backend != "duckdb" or self.duckdb_path.exists()
 
 
 class RecordedDataResource(dg.ConfigurableResource):
@@ -104,24 +118,19 @@ def _optional_secret(name: str) -> dg.EnvVar | None:
 
 def resources_from_env() -> dict[str, dg.ConfigurableResource]:
     """The resource set for this process, chosen by environment variables (README: Configuration)."""
-    backend = os.environ.get("MES_WAREHOUSE", "duckdb")
-    duckdb_dir = os.environ.get("MES_WAREHOUSE_DIR", str(REPO_ROOT / ".warehouse"))
-    location = os.environ.get("MES_BQ_LOCATION", "US")
+
+    def warehouse(audience: Literal["shared", "private"]) -> WarehouseResource:
+        return WarehouseResource(
+            audience=audience,
+            backend=os.environ.get("MES_WAREHOUSE", "duckdb"),  # type: ignore[arg-type]
+            duckdb_dir=os.environ.get("MES_WAREHOUSE_DIR", str(REPO_ROOT / ".warehouse")),
+            bigquery_project=os.environ.get(f"MES_BQ_PROJECT_{audience.upper()}"),
+            bigquery_location=os.environ.get("MES_BQ_LOCATION", "US"),
+        )
+
     return {
-        "warehouse": WarehouseResource(
-            audience="shared",
-            backend=backend,  # type: ignore[arg-type]
-            duckdb_dir=duckdb_dir,
-            bigquery_project=os.environ.get("MES_BQ_PROJECT_SHARED"),
-            bigquery_location=location,
-        ),
-        "private_warehouse": WarehouseResource(
-            audience="private",
-            backend=backend,  # type: ignore[arg-type]
-            duckdb_dir=duckdb_dir,
-            bigquery_project=os.environ.get("MES_BQ_PROJECT_PRIVATE"),
-            bigquery_location=location,
-        ),
+        "warehouse": warehouse("shared"),
+        "private_warehouse": warehouse("private"),
         "recorded_data": RecordedDataResource(
             mode=os.environ.get("MES_SOURCE_MODE", "replay"),  # type: ignore[arg-type]
             data_dir=os.environ.get("MES_DATA_DIR") or None,

@@ -21,13 +21,8 @@ WAREHOUSE_KEYS = ("warehouse", "private_warehouse")
 REPORT_TO_RELEASE_MAX = dt.timedelta(days=7)  # Tuesday positions, Friday release (+ holiday slips)
 
 
-def _write_everywhere(context, table, frame, start, end, key, key_column) -> None:
-    for resource_key in WAREHOUSE_KEYS:
-        warehouse = getattr(context.resources, resource_key).ensure_schema()
-        warehouse.replace_slice(table, frame, start=start, end=end, symbol=key, symbol_column=key_column)
-
-
-@dg.asset(
+# Every driver: date-partitioned, one run per range, written through both audiences' warehouses.
+driver_asset = dg.asset(
     key_prefix=["drivers"],
     group_name="drivers",
     partitions_def=trading_day_partitions,
@@ -36,6 +31,15 @@ def _write_everywhere(context, table, frame, start, end, key, key_column) -> Non
     pool="warehouse",
     kinds={"bigquery", "polars"},
 )
+
+
+def _write_everywhere(context, table, frame, start, end, key, key_column) -> None:
+    for resource_key in WAREHOUSE_KEYS:
+        warehouse = getattr(context.resources, resource_key).ensure_schema()
+        warehouse.replace_slice(table, frame, start=start, end=end, symbol=key, symbol_column=key_column)
+
+
+@driver_asset
 def fred_sentiment_daily(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     """FRED VIXCLS, DGS2, DGS10 daily observations; FRED '.'/blank stay NULL (missing, never 0)."""
     start, end = partition_dates(context)
@@ -56,15 +60,7 @@ def fred_sentiment_daily(context: dg.AssetExecutionContext) -> dg.MaterializeRes
     )
 
 
-@dg.asset(
-    key_prefix=["drivers"],
-    group_name="drivers",
-    partitions_def=trading_day_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    required_resource_keys={*WAREHOUSE_KEYS, "recorded_data"},
-    pool="warehouse",
-    kinds={"bigquery", "polars"},
-)
+@driver_asset
 def cftc_cot(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     """CFTC Commitments of Traders, partitioned by release date so joins stay point-in-time."""
     start, end = partition_dates(context)
