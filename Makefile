@@ -29,7 +29,7 @@ test: $(STAMP) bqemulator
 
 ## Tests without the emulator-backed integration tests.
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -m "not emulator"
+	$(BIN)/python -m pytest -m "not emulator and not slow"
 
 ## Open the Dagster UI on this workspace (http://127.0.0.1:3000).
 ui: $(STAMP)

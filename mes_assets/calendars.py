@@ -41,8 +41,9 @@ def session_id(symbol: str, date: dt.date) -> str:
     return f"{symbol}-{date.isoformat()}"
 
 
+@functools.lru_cache(maxsize=256)
 def exchange_sessions(spec: InstrumentSpec, start: dt.date, end: dt.date) -> pl.DataFrame:
-    """One row per session of ``spec``'s exchange with trading date in [start, end]."""
+    """One row per session of ``spec``'s exchange with trading date in [start, end] (cached)."""
     if end < start:
         raise ValueError(f"end {end} is before start {start}")
     calendar = _calendar(spec.calendar_name)

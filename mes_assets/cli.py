@@ -16,9 +16,10 @@ from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_START_TAG,
 )
 
+from mes_assets.assets.market_data import bars_asset_name
 from mes_assets.calendars import trading_dates_covering
 from mes_assets.instruments import INSTRUMENTS, InstrumentSpec
-from mes_assets.jobs import DRIVERS_JOB, instrument_job_name
+from mes_assets.jobs import CALIBRATION_JOB, DRIVERS_JOB, instrument_job_name
 
 # Console logs at WARNING: a range run emits one event per partition and asset.
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -38,14 +39,16 @@ def sample_windows(spec: InstrumentSpec, definitions: dg.Definitions) -> list[tu
 
 
 def run_range(definitions: dg.Definitions, job_name: str, start: dt.date, end: dt.date,
-              instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
+              instance: dg.DagsterInstance, assets: list[str] | None = None) -> dg.ExecuteInProcessResult:
     """One run over the whole partition range (the assets' single-run backfill policy)."""
     job = definitions.resolve_job_def(job_name)
     tags = {
         ASSET_PARTITION_RANGE_START_TAG: _first_weekday(start).isoformat(),
         ASSET_PARTITION_RANGE_END_TAG: _last_weekday(end).isoformat(),
     }
-    return job.execute_in_process(instance=instance, tags=tags, run_config=QUIET)
+    selection = [dg.AssetKey.from_user_string(a) for a in assets] if assets else None
+    return job.execute_in_process(instance=instance, tags=tags, run_config=QUIET,
+                                  asset_selection=selection)
 
 
 def _last_weekday(day: dt.date) -> dt.date:
@@ -82,18 +85,52 @@ def print_ladder(definitions: dg.Definitions, spec: InstrumentSpec) -> None:
     print(f"last confirmed leg as of {row['date']}: {row['leg_dir']} {origin} -> {end} "
           f"({row['leg_start_time']} -> {row['leg_end_time']}, confirmed {row['confirmed_at']}, "
           f"k={row['zigzag_k']:g} x ATR14={row['atr_at_confirm']:.4f})")
+    print(f"  k source: {row['zigzag_calibration_version'] or 'documented default (uncalibrated)'}")
     for column in ("ext_1618", "ext_1272", "fib_236", "fib_382", "fib_500", "fib_618", "fib_786"):
         print(f"  {column:9s} {row[column]:>12}")
     print(f"  tick      {row['tick_rounding']:>12}")
+    curve = warehouse.read(
+        "SELECT k, n_pivots, n_evaluated, false_signal_rate, mean_lag_bars, is_chosen, status "
+        "FROM signals.zigzag_calibration WHERE symbol = @symbol "
+        "AND date = (SELECT MAX(date) FROM signals.zigzag_calibration WHERE symbol = @symbol) ORDER BY k",
+        {"symbol": spec.symbol},
+    )
+    if not curve.is_empty():
+        print(f"  zig-zag calibration ({curve['status'][0]}; horizon {spec.calibration_horizon_bars} bars):")
+        print("    k     swings  evaluated  false-signal rate  mean lag (bars)")
+        for r in curve.iter_rows(named=True):
+            mark = "  <- chosen" if r["is_chosen"] else ""
+            rate = "n/a" if r["false_signal_rate"] is None else f"{r['false_signal_rate']:.3f}"
+            lag = "n/a" if r["mean_lag_bars"] is None else f"{r['mean_lag_bars']:.2f}"
+            print(f"    {r['k']:<5g} {r['n_pivots']:>6} {r['n_evaluated']:>10} {rate:>18} {lag:>16}{mark}")
 
 
-def _run_in_worker(job_name: str, label: str, first: dt.date, last: dt.date) -> tuple[str, bool, float]:
-    """Process-pool entry point: one range run against this repository's Dagster instance."""
+def _run_in_worker(job_name: str, first: dt.date | None, last: dt.date | None,
+                   assets: list[str] | None) -> tuple[str, bool, float]:
+    """Process-pool entry point: one run against this repository's Dagster instance."""
     from mes_assets.definitions import defs
 
     t0 = time.perf_counter()
-    result = run_range(defs, job_name, first, last, dg.DagsterInstance.get())
+    instance = dg.DagsterInstance.get()
+    if first is None or last is None:
+        result = defs.resolve_job_def(job_name).execute_in_process(instance=instance, run_config=QUIET)
+    else:
+        result = run_range(defs, job_name, first, last, instance, assets)
     return result.run_id, result.success, time.perf_counter() - t0
+
+
+def _run_phase(pool: ProcessPoolExecutor, steps: list[tuple]) -> bool:
+    """Run independent steps two at a time; print one line each; False if any failed."""
+    futures = {pool.submit(_run_in_worker, *step[1:]): step for step in steps}
+    ok = True
+    for future in as_completed(futures):
+        label, job_name, first, last, _ = futures[future]
+        run_id, success, seconds = future.result()
+        span = f"{first}..{last}" if first else "whole history"
+        state = "ok" if success else "FAILED (see `make ui`)"
+        print(f"{label:24s} {span:22s} one run {seconds:6.1f} s  run {run_id[:8]} {state}", flush=True)
+        ok &= success
+    return ok
 
 
 def demo() -> int:
@@ -104,23 +141,25 @@ def demo() -> int:
     dg.DagsterInstance.get().get_runs_count()
     windows = {spec.symbol: sample_windows(spec, defs) for spec in INSTRUMENTS}
     everything = [w for ws in windows.values() for w in ws]
-    plan = [(DRIVERS_JOB, "drivers", min(w[0] for w in everything), max(w[1] for w in everything))]
-    plan += [(instrument_job_name(spec), spec.symbol, a, b)
-             for spec in INSTRUMENTS for a, b in windows[spec.symbol]]
-    # Runs are independent (the fib assets read only their own family's bars), so two run at a
-    # time, one per core, as two `dagster dev` run workers would; DuckDB writers queue on the file.
+
+    def family(spec, names):
+        return [(f"{spec.symbol} {'+'.join(names)}", instrument_job_name(spec), a, b,
+                 [f"{spec.key_prefix}/{n}" for n in names]) for a, b in windows[spec.symbol]]
+
+    ingest = [("drivers", DRIVERS_JOB, min(w[0] for w in everything), max(w[1] for w in everything), None)]
+    for spec in INSTRUMENTS:
+        ingest += family(spec, ["exchange_sessions", bars_asset_name(spec)])
+    phases = [
+        ingest,  # recorded data in, every date of the sample
+        [("zig-zag k calibration", CALIBRATION_JOB, None, None, None)],
+        [step for spec in INSTRUMENTS for step in family(spec, ["fib_levels"])],
+    ]
+    # Runs inside a phase are independent, so two run at a time (one per core), as two
+    # `dagster dev` run workers would; DuckDB writers queue on the file lock.
     with ProcessPoolExecutor(max_workers=2, mp_context=mp.get_context("spawn")) as pool:
-        futures = {pool.submit(_run_in_worker, *step): step for step in plan}
-        failed = False
-        for future in as_completed(futures):
-            job_name, label, first, last = futures[future]
-            run_id, success, seconds = future.result()
-            state = "ok" if success else "FAILED (see `make ui`)"
-            print(f"{label:8s} {first}..{last}: one run, {seconds:6.1f} s, run {run_id[:8]} {state}",
-                  flush=True)
-            failed |= not success
-    if failed:
-        return 1
+        for phase in phases:
+            if not _run_phase(pool, phase):
+                return 1
     for spec in INSTRUMENTS:
         print_ladder(defs, spec)
     print(f"\ndemo wall time {time.perf_counter() - started:.1f} s. Browse the runs, partitions and "

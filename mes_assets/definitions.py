@@ -11,14 +11,17 @@ from mes_assets.assets.factory import instrument_assets
 from mes_assets.instruments import INSTRUMENTS
 from mes_assets.jobs import backfill_jobs
 from mes_assets.resources import resources_from_env
+from mes_assets.sensors import build_zigzag_sensor
 
 
 def build_definitions(resources: Mapping[str, dg.ConfigurableResource]) -> dg.Definitions:
     """Every asset, job and resource; tests pass their own resources (temporary warehouses)."""
     families = [asset for spec in INSTRUMENTS for asset in instrument_assets(spec)]
+    assets = [fred_sentiment_daily, cftc_cot, *families]
     return dg.Definitions(
-        assets=[fred_sentiment_daily, cftc_cot, *families],
+        assets=assets,
         jobs=backfill_jobs(),
+        sensors=[build_zigzag_sensor(assets)],
         resources=dict(resources),
     )
 

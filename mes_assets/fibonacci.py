@@ -21,7 +21,9 @@ from mes_assets.kernels.atr import wilder_atr
 from mes_assets.kernels.fib import fib_ladder
 from mes_assets.kernels.zigzag import last_confirmed_leg, zigzag
 
-CALC_VERSION = "fib-1.0.0"
+CALC_VERSION = "fib-1.1.0"
+# The bars the zig-zag runs on, per InstrumentSpec.atr_bar (BigQuery SQL under sql/).
+RTH_BARS_SQL = {"5m": "transforms/rth_bars_5m.sql", "1d": "transforms/rth_bars_1d.sql"}
 LEVEL_COLUMNS = ("fib_236", "fib_382", "fib_500", "fib_618", "fib_786", "ext_1272", "ext_1618")
 FIB_SCHEMA = {
     "date": pl.Date,
@@ -39,6 +41,9 @@ FIB_SCHEMA = {
     "atr_bar": pl.Utf8,
     "price_source": pl.Utf8,
     "calc_version": pl.Utf8,
+    "origin_confirmed_at": pl.Datetime("us", "UTC"),
+    "atr_at_origin_confirm": pl.Float64,
+    "zigzag_calibration_version": pl.Utf8,
 }
 
 # Per-date outcomes, reported in asset metadata (and by the demo).
@@ -59,8 +64,9 @@ class FibRun:
         return out
 
 
-def _segments(bar_dates: np.ndarray, session_position: dict[dt.date, int]) -> list[tuple[int, int]]:
-    """[start, stop) bar-index ranges over which sessions follow each other without a hole."""
+def segment_bounds(bar_dates: list[dt.date], session_dates: list[dt.date]) -> list[tuple[int, int]]:
+    """[start, stop) bar-index ranges over which recorded sessions follow each other without a hole."""
+    session_position = {d: i for i, d in enumerate(sorted(set(session_dates)))}
     positions = np.array([session_position[d] for d in bar_dates], dtype=np.int64)
     breaks = np.flatnonzero(np.diff(positions) > 1) + 1
     edges = np.concatenate(([0], breaks, [len(bar_dates)]))
@@ -93,10 +99,9 @@ def compute_fib_levels(
     high = bars["high"].to_numpy().astype(np.float64)
     low = bars["low"].to_numpy().astype(np.float64)
     close = bars["close"].to_numpy().astype(np.float64)
-    position = {d: i for i, d in enumerate(sorted(session_set))}
-    segments = _segments(bars["date"].to_list(), position)
-
     date_list = bars["date"].to_list()
+    segments = segment_bounds(date_list, session_dates)
+
     for seg_start, seg_stop in segments:
         seg = slice(seg_start, seg_stop)
         atr = wilder_atr(high[seg], low[seg], close[seg], spec.atr_period)
@@ -117,14 +122,21 @@ def compute_fib_levels(
                 status[d] = NO_LEG
                 continue
             status[d] = OK
-            rows.append(_row(spec, d, leg, first + seg_start, bar_end))
+            rows.append(_row(spec, d, leg, pivots, first + seg_start, bar_end))
     frame = pl.DataFrame(rows, schema=FIB_SCHEMA) if rows else pl.DataFrame(schema=FIB_SCHEMA)
     history_from = date_list[segments[-1][0]]
     return FibRun(frame.sort("date"), status, len(segments), history_from)
 
 
-def _row(spec: InstrumentSpec, date: dt.date, leg, offset: int, bar_end: list) -> dict:
+def _origin_confirmation(pivots, leg) -> tuple[int, float]:
+    """Confirmation bar and ATR of the leg's origin pivot (when the leg started to exist)."""
+    i = int(np.searchsorted(pivots.pivot_index, leg.start_index))
+    return int(pivots.confirm_index[i]), float(pivots.atr_at_confirm[i])
+
+
+def _row(spec: InstrumentSpec, date: dt.date, leg, pivots, offset: int, bar_end: list) -> dict:
     low, high = sorted((leg.start_price, leg.end_price))
+    origin_confirm, origin_atr = _origin_confirmation(pivots, leg)
     ladder = fib_ladder(low, high, leg.direction, spec.tick_size)
     levels = ladder.to_dict()
     return {
@@ -143,4 +155,7 @@ def _row(spec: InstrumentSpec, date: dt.date, leg, offset: int, bar_end: list) -
         "atr_bar": spec.atr_bar,
         "price_source": spec.price_source,
         "calc_version": CALC_VERSION,
+        "origin_confirmed_at": bar_end[offset + origin_confirm],
+        "atr_at_origin_confirm": origin_atr,
+        "zigzag_calibration_version": spec.zigzag_calibration_version,
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
@@ -24,13 +25,19 @@ class InstrumentSpec:
     bar_frequency: Literal["1m", "1d"]
     atr_bar: Literal["5m", "1d"]  # bar the zig-zag and its ATR14 run on (RTH closes)
     atr_period: int
-    zigzag_k: float               # reversal threshold in ATRs; calibration is issue #3's job
+    zigzag_k: float               # reversal threshold in ATRs (documented default until calibrated)
     mc_horizons: tuple[str, ...]
     options_multiplier: float
     audience: Audience
     source_symbol: str            # what the recorded replay actually holds (ES stands in for MES)
     cot_market_code: str          # CFTC contract market code
     history_start: dt.date        # first date of real bar history this deployment holds
+    calibration_horizon_bars: int  # bars after confirmation in which a broken swing is "false"
+    zigzag_calibration_version: str | None = None  # None: zigzag_k is the documented default
+
+    def with_calibrated_k(self, k: float, version: str) -> InstrumentSpec:
+        """This spec with the zig-zag k chosen by a stored calibration."""
+        return dataclasses.replace(self, zigzag_k=k, zigzag_calibration_version=version)
 
     @property
     def is_proxy(self) -> bool:
@@ -69,6 +76,7 @@ ZL = InstrumentSpec(
     source_symbol="ZL",
     cot_market_code="007601",
     history_start=dt.date(2021, 12, 15),
+    calibration_horizon_bars=10,  # two trading weeks
 )
 
 MES = InstrumentSpec(
@@ -90,6 +98,7 @@ MES = InstrumentSpec(
     source_symbol="ES",  # no MES minute history is recorded; ES has the same index and price scale
     cot_market_code="13874U",
     history_start=dt.date(2023, 3, 8),
+    calibration_horizon_bars=12,  # one hour of 5-minute bars
 )
 
 INSTRUMENTS: tuple[InstrumentSpec, ...] = (ZL, MES)

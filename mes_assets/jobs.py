@@ -1,4 +1,4 @@
-"""Asset jobs: the shared drivers, one per instrument family, and everything."""
+"""Asset jobs: shared drivers, one per instrument family, the k calibration, and everything."""
 
 from __future__ import annotations
 
@@ -8,7 +8,13 @@ from mes_assets.instruments import INSTRUMENTS, InstrumentSpec
 from mes_assets.partitions import trading_day_partitions
 
 DRIVERS_JOB = "drivers_job"
+CALIBRATION_JOB = "zigzag_calibration_job"
 ALL_JOB = "all_overlays_job"
+
+# The calibration is not date-partitioned: it sweeps k over the whole recorded history.
+CALIBRATION_ASSETS = dg.AssetSelection.assets(
+    *[dg.AssetKey([spec.key_prefix, "zigzag_calibration"]) for spec in INSTRUMENTS]
+)
 
 
 def instrument_job_name(spec: InstrumentSpec) -> str:
@@ -24,18 +30,23 @@ def backfill_jobs() -> list[dg.UnresolvedAssetJobDefinition]:
             description="Shared drivers (FRED, CFTC COT) into both warehouses.",
         ),
         dg.define_asset_job(
+            name=CALIBRATION_JOB,
+            selection=CALIBRATION_ASSETS,
+            description="Sweep the zig-zag k per instrument on its recorded history; store the choice.",
+        ),
+        dg.define_asset_job(
             name=ALL_JOB,
-            selection=dg.AssetSelection.all(),
+            selection=dg.AssetSelection.all() - CALIBRATION_ASSETS,
             partitions_def=trading_day_partitions,
-            description="The shared drivers and every instrument family.",
+            description="The shared drivers and every instrument family, for a date or range.",
         ),
     ]
     jobs += [
         dg.define_asset_job(
             name=instrument_job_name(spec),
-            selection=dg.AssetSelection.groups(spec.key_prefix),
+            selection=dg.AssetSelection.groups(spec.key_prefix) - CALIBRATION_ASSETS,
             partitions_def=trading_day_partitions,
-            description=f"The {spec.symbol} family (sessions, bars, fib levels) for a date range.",
+            description=f"The {spec.symbol} family (sessions, bars, fib levels) for a date or range.",
         )
         for spec in INSTRUMENTS
     ]

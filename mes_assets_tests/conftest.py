@@ -39,7 +39,11 @@ def definitions(resources) -> dg.Definitions:
 
 
 def run_job(
-    definitions: dg.Definitions, job_name: str, start: dt.date, end: dt.date
+    definitions: dg.Definitions,
+    job_name: str,
+    start: dt.date,
+    end: dt.date,
+    assets: list[str] | None = None,
 ) -> dg.ExecuteInProcessResult:
     """One run over a partition range, as a UI backfill with a single-run policy launches it."""
     job = definitions.resolve_job_def(job_name)
@@ -47,8 +51,10 @@ def run_job(
         "dagster/asset_partition_range_start": start.isoformat(),
         "dagster/asset_partition_range_end": end.isoformat(),
     }
+    selection = [dg.AssetKey.from_user_string(a) for a in assets] if assets else None
     result = job.execute_in_process(
-        instance=dg.DagsterInstance.ephemeral(), tags=tags, run_config=QUIET
+        instance=dg.DagsterInstance.ephemeral(), tags=tags, run_config=QUIET,
+        asset_selection=selection,
     )
     assert result.success
     return result

@@ -3,6 +3,7 @@
 
 import dagster as dg
 
+from mes_assets.assets.calibration import build_calibration_asset
 from mes_assets.assets.fibonacci import build_fib_asset
 from mes_assets.assets.market_data import build_bars_asset
 from mes_assets.assets.sessions import build_sessions_asset
@@ -12,5 +13,6 @@ from mes_assets.instruments import InstrumentSpec
 def instrument_assets(spec: InstrumentSpec) -> list[dg.AssetsDefinition]:
     sessions = build_sessions_asset(spec)
     bars = build_bars_asset(spec, sessions)
-    fib = build_fib_asset(spec, [bars, sessions])
-    return [sessions, bars, fib]
+    calibration = build_calibration_asset(spec, bars)
+    fib = build_fib_asset(spec, [bars, sessions, calibration])
+    return [sessions, bars, calibration, fib]

@@ -6,6 +6,7 @@ a backend translates it for its engine. Tables are addressed as ``dataset.table`
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
@@ -49,6 +50,10 @@ class WarehouseBackend(Protocol):
 
     def table_columns(self, table: str) -> list[tuple[str, str]]:
         """(name, type) of a table's columns in table order, type in the engine's own words."""
+        ...
+
+    def session(self) -> contextlib.AbstractContextManager[WarehouseBackend]:
+        """Group several operations on one connection where the engine benefits (DuckDB)."""
         ...
 
 

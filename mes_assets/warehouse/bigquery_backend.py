@@ -13,6 +13,7 @@ credentials against that emulator. Nothing about credentials is logged or put in
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import logging
@@ -21,7 +22,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -34,7 +35,7 @@ from mes_assets.warehouse.base import (
     check_symbol,
     check_table_name,
 )
-from mes_assets.warehouse.sql_files import SqlFile
+from mes_assets.warehouse.sql_files import SqlFile, migration_statements
 
 if TYPE_CHECKING:
     from google.cloud import bigquery
@@ -180,6 +181,11 @@ class BigQueryBackend:
         self._client_lock = threading.Lock()
         self._staging_ready = False
 
+    @contextlib.contextmanager
+    def session(self) -> Iterator[BigQueryBackend]:
+        """Nothing to hold on BigQuery: every operation is its own job."""
+        yield self
+
     def __repr__(self) -> str:
         return f"BigQueryBackend(project={self.project!r}, location={self.location!r})"
 
@@ -249,7 +255,13 @@ class BigQueryBackend:
                 if f.dataset not in datasets_ready:
                     self._ensure_dataset(f.dataset)
                     datasets_ready.add(f.dataset)
-                self.client.query(f.text, location=self.location).result()  # DDL as written
+                existing = [name for name, _ in self.table_columns(f.qualified_name)] if f.kind == "ddl" else []
+                try:
+                    statements = migration_statements(f, existing)
+                except ValueError as exc:
+                    raise WarehouseError(f"project {self.project}: {exc}") from exc
+                for statement in statements or [f.text]:  # DDL as written, or appended columns
+                    self.client.query(statement, location=self.location).result()
             except GoogleAPIError as exc:
                 raise WarehouseError(f"applying {f.kind}/{f.dataset}/{f.name}.sql failed: {exc}") from exc
             applied.append(f.qualified_name)

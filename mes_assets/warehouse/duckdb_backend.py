@@ -22,7 +22,7 @@ from mes_assets.warehouse.base import (
     check_slice,
     check_table_name,
 )
-from mes_assets.warehouse.sql_files import SqlFile, to_duckdb
+from mes_assets.warehouse.sql_files import SqlFile, migration_statements, to_duckdb
 
 _LOCK_MESSAGES = ("could not set lock", "conflicting lock", "database is locked")
 _PARAM = re.compile(r"@([A-Za-z_][A-Za-z0-9_]*)")
@@ -44,12 +44,38 @@ class DuckDBBackend:
     def __init__(self, path: str | Path, *, lock_timeout_s: float = 120.0) -> None:
         self.path = Path(path)
         self.lock_timeout_s = lock_timeout_s
+        self._session: duckdb.DuckDBPyConnection | None = None
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[DuckDBBackend]:
+        """Reuse one connection for the operations inside (opening the file costs ~30 ms).
+
+        Hold it briefly: while it is open no other process can write the file.
+        """
+        if self._session is not None:
+            yield self
+            return
+        with self._open() as con:
+            self._session = con
+            try:
+                yield self
+            finally:
+                self._session = None
 
     def __repr__(self) -> str:
         return f"DuckDBBackend({str(self.path)!r})"
 
     @contextlib.contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The open session's connection, or a fresh one closed on exit."""
+        if self._session is not None:
+            yield self._session
+            return
+        with self._open() as con:
+            yield con
+
+    @contextlib.contextmanager
+    def _open(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection with UTC session time zone; waits while another process holds the file."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         deadline = time.monotonic() + self.lock_timeout_s
@@ -75,7 +101,19 @@ class DuckDBBackend:
         with self.connect() as con:
             for f in files:
                 con.execute(f"CREATE SCHEMA IF NOT EXISTS {f.dataset}")
-                con.execute(to_duckdb(f.text))
+                existing = [
+                    row[0] for row in con.execute(
+                        "SELECT column_name FROM information_schema.columns "
+                        "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+                        [f.dataset, f.name],
+                    ).fetchall()
+                ] if f.kind == "ddl" else []
+                try:
+                    statements = migration_statements(f, existing)
+                except ValueError as exc:
+                    raise WarehouseError(f"{self.path}: {exc}") from exc
+                for statement in statements or [f.text]:
+                    con.execute(to_duckdb(statement))
                 applied.append(f.qualified_name)
         return applied
 

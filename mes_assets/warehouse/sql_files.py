@@ -66,3 +66,36 @@ def to_duckdb(sql: str) -> str:
     finally:
         logger.setLevel(previous)
     return ";\n".join(s for s in statements if s.strip())
+
+
+def declared_columns(sql_file: SqlFile) -> list[tuple[str, str]]:
+    """(name, BigQuery type) of the columns a DDL file declares, in order."""
+    create = sqlglot.parse_one(sql_file.text, read="bigquery")
+    schema = create.this
+    return [
+        (col.name, col.args["kind"].sql(dialect="bigquery"))
+        for col in schema.expressions
+        if isinstance(col, sqlglot.exp.ColumnDef)
+    ]
+
+
+def migration_statements(sql_file: SqlFile, existing: list[str]) -> list[str]:
+    """BigQuery ``ALTER TABLE ... ADD COLUMN`` for columns ``sql/`` appended since the table was made.
+
+    Appending nullable columns is the only evolution done automatically (it is safe on both
+    engines); any other difference is schema drift and raises, naming the table.
+    """
+    if sql_file.kind != "ddl" or not existing:
+        return []
+    declared = declared_columns(sql_file)
+    names = [name for name, _ in declared]
+    if names[: len(existing)] != existing:
+        raise ValueError(
+            f"{sql_file.qualified_name} has columns {existing} but {sql_file.path.name} declares "
+            f"{names}: only appended columns migrate automatically; migrate it by hand "
+            "(locally: `make clean-warehouse` and re-materialize)"
+        )
+    return [
+        f"ALTER TABLE {sql_file.qualified_name} ADD COLUMN {name} {kind}"
+        for name, kind in declared[len(existing):]
+    ]

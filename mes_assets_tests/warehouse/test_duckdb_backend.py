@@ -121,3 +121,22 @@ def test_two_processes_writing_one_file_both_succeed(backend):
     assert [p.exitcode for p in procs] == [0, 0]
     assert _count(backend, "ZL") == 2 and _count(backend, "ZS") == 2
     assert backend.read(f"SELECT MAX(close) AS c FROM {TABLE}")["c"][0] == pytest.approx(44.51 + 14)
+
+
+def test_appended_ddl_columns_migrate_and_other_drift_is_refused(tmp_path):
+    from dataclasses import replace
+
+    from mes_assets.warehouse.sql_files import load_sql_files
+
+    fib = next(f for f in load_sql_files() if f.qualified_name == "signals.fib_levels")
+    head = fib.text[: fib.text.index(",\n  origin_confirmed_at")]
+    older = replace(fib, text=head + "\n)\nPARTITION BY date\nCLUSTER BY symbol;\n")
+    backend = DuckDBBackend(tmp_path / "w.duckdb")
+    backend.apply_sql([older])  # a table made before the last three columns were appended
+    assert backend.table_columns("signals.fib_levels")[-1][0] == "calc_version"
+    backend.apply_sql([fib])
+    assert [c for c, _ in backend.table_columns("signals.fib_levels")][-3:] == [
+        "origin_confirmed_at", "atr_at_origin_confirm", "zigzag_calibration_version"]
+    renamed = replace(fib, text=fib.text.replace("anchor_low FLOAT64", "anchor_lo FLOAT64"))
+    with pytest.raises(WarehouseError, match="migrate it by hand"):
+        backend.apply_sql([renamed])

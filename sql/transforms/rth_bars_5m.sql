@@ -1,7 +1,14 @@
 -- Five-minute RTH bars for one instrument and a date range: the bars MES's zig-zag and ATR run on.
 -- Buckets are aligned to the clock (09:30, 09:35, ... ET) and hold the minutes present; bar_end is
--- when the bar became knowable (bucket end, or the RTH close on an early-close day).
-WITH rth_minutes AS (
+-- when the bar became knowable (bucket end, or the RTH close on an early-close day). A bucket still
+-- forming (its end lies after the newest recorded minute) is left out: it is not yet a bar.
+WITH recorded_through AS (
+  SELECT TIMESTAMP_ADD(MAX(ts_event), INTERVAL 1 MINUTE) AS data_end
+  FROM market_data.databento_futures_ohlcv_1m
+  WHERE symbol = @symbol
+    AND date <= @end_date
+),
+rth_minutes AS (
   SELECT bars.date, bars.symbol, bars.session_id, bars.ts_event, bars.open, bars.high, bars.low,
     bars.close, bars.volume, sessions.rth_close
   FROM market_data.vw_ohlcv_1m_sessionized AS bars
@@ -42,4 +49,5 @@ SELECT
   COUNT(*) AS minute_count
 FROM with_edges
 GROUP BY date, symbol, session_id, bar_start
+HAVING bar_end <= (SELECT data_end FROM recorded_through)
 ORDER BY bar_start

@@ -18,11 +18,15 @@ CREATE TABLE IF NOT EXISTS signals.fib_levels (
   leg_start_time TIMESTAMP,     -- close time (UTC) of the origin pivot bar
   leg_end_time TIMESTAMP,       -- close time (UTC) of the end pivot bar
   confirmed_at TIMESTAMP,       -- close time (UTC) of the bar that confirmed the leg end
-  atr_at_confirm FLOAT64,
+  atr_at_confirm FLOAT64,       -- ATR14 at confirmed_at
   zigzag_k FLOAT64,
   atr_bar STRING,
   price_source STRING,          -- provenance of the bars, e.g. 'ES proxy'
-  calc_version STRING
+  calc_version STRING,
+  origin_confirmed_at TIMESTAMP, -- close time (UTC) of the bar where the move off the origin
+                                 -- first reached k x ATR14: from then on the leg existed
+  atr_at_origin_confirm FLOAT64, -- ATR14 there; the leg spans at least zigzag_k times this
+  zigzag_calibration_version STRING -- calibration k came from; NULL = documented default k
 )
 PARTITION BY date
 CLUSTER BY symbol;
