@@ -37,6 +37,51 @@ def _calendar(name: str) -> pmc.MarketCalendar:
     return pmc.get_calendar(name)
 
 
+def _utc(text: str) -> pd.Timestamp:
+    return pd.Timestamp(text, tz="UTC")
+
+
+# Sessions the calendar library (pandas_market_calendars 5.5.0) misses, from the exchange's own
+# notice. Recorded real bars exposed each one (bars on a "non-session" day).
+# 2025-01-09, US National Day of Mourning (CME Group press release, 2024-12-30): agricultural
+# markets traded with an early close at 12:15 CT; US equity futures were open until 08:30 CT.
+SESSION_CORRECTIONS: dict[str, dict[dt.date, dict[str, pd.Timestamp]]] = {
+    "CBOT_Agriculture": {
+        dt.date(2025, 1, 9): {
+            "market_open": _utc("2025-01-09 01:00"),   # 19:00 CT the evening before
+            "break_start": _utc("2025-01-09 13:45"),   # 07:45 CT
+            "break_end": _utc("2025-01-09 14:30"),     # 08:30 CT, day session opens
+            "market_close": _utc("2025-01-09 18:15"),  # 12:15 CT early close
+        },
+    },
+    "CME_Equity": {
+        dt.date(2025, 1, 9): {
+            "market_open": _utc("2025-01-08 23:00"),   # 17:00 CT the evening before
+            "break_start": _utc("2025-01-09 14:30"),   # no break: the session ends first
+            "break_end": _utc("2025-01-09 14:30"),
+            "market_close": _utc("2025-01-09 14:30"),  # 08:30 CT early close; NYSE shut all day
+        },
+    },
+}
+
+
+def _schedule(name: str, start: dt.date, end: dt.date) -> tuple[pd.DataFrame, set[pd.Timestamp]]:
+    """The calendar's schedule with SESSION_CORRECTIONS applied, and the early-close dates."""
+    calendar = _calendar(name)
+    schedule = calendar.schedule(start_date=start, end_date=end)
+    early = set(calendar.early_closes(schedule).index) if not schedule.empty else set()
+    extra = {
+        pd.Timestamp(day): times
+        for day, times in SESSION_CORRECTIONS.get(name, {}).items()
+        if start <= day <= end and pd.Timestamp(day) not in schedule.index
+    }
+    if extra:
+        rows = pd.DataFrame.from_dict(extra, orient="index")
+        schedule = rows if schedule.empty else pd.concat([schedule, rows.reindex(columns=schedule.columns)])
+        early |= set(extra)
+    return schedule.sort_index(), early
+
+
 def session_id(symbol: str, date: dt.date) -> str:
     return f"{symbol}-{date.isoformat()}"
 
@@ -46,15 +91,14 @@ def exchange_sessions(spec: InstrumentSpec, start: dt.date, end: dt.date) -> pl.
     """One row per session of ``spec``'s exchange with trading date in [start, end] (cached)."""
     if end < start:
         raise ValueError(f"end {end} is before start {start}")
-    calendar = _calendar(spec.calendar_name)
-    schedule = calendar.schedule(start_date=start, end_date=end)
+    schedule, early = _schedule(spec.calendar_name, start, end)
     if schedule.empty:
         return pl.DataFrame(schema=SESSION_SCHEMA)
-    early = set(calendar.early_closes(schedule).index)
     if spec.rth_calendar_name is not None:
-        rth = _calendar(spec.rth_calendar_name).schedule(start_date=start, end_date=end)
-        rth_open = rth["market_open"].reindex(schedule.index)
-        rth_close = rth["market_close"].reindex(schedule.index)
+        rth, _ = _schedule(spec.rth_calendar_name, start, end)
+        no_rth = pd.Series(pd.NaT, index=schedule.index, dtype="datetime64[ns, UTC]")
+        rth_open = rth["market_open"].reindex(schedule.index) if not rth.empty else no_rth
+        rth_close = rth["market_close"].reindex(schedule.index) if not rth.empty else no_rth
     elif "break_end" in schedule.columns:
         rth_open, rth_close = schedule["break_end"], schedule["market_close"]
     else:

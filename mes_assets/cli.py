@@ -133,7 +133,7 @@ def _run_phase(pool: ProcessPoolExecutor, steps: list[tuple]) -> bool:
     return ok
 
 
-def demo() -> int:
+def demo(with_drivers: bool = False) -> int:
     from mes_assets.definitions import defs
 
     started = time.perf_counter()
@@ -146,7 +146,10 @@ def demo() -> int:
         return [(f"{spec.symbol} {'+'.join(names)}", instrument_job_name(spec), a, b,
                  [f"{spec.key_prefix}/{n}" for n in names]) for a, b in windows[spec.symbol]]
 
-    ingest = [("drivers", DRIVERS_JOB, min(w[0] for w in everything), max(w[1] for w in everything), None)]
+    ingest = []
+    if with_drivers:  # FRED + COT for every sample date (~2,000 partition events, ~2 minutes)
+        ingest.append(("drivers", DRIVERS_JOB, min(w[0] for w in everything),
+                       max(w[1] for w in everything), None))
     for spec in INSTRUMENTS:
         ingest += family(spec, ["exchange_sessions", bars_asset_name(spec)])
     phases = [
@@ -170,11 +173,13 @@ def demo() -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mes-assets", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("demo", help="backfill the real sample on the embedded warehouse and print it")
+    demo_parser = sub.add_parser("demo", help="backfill the real sample on the embedded warehouse and print it")
+    demo_parser.add_argument("--with-drivers", action="store_true",
+                             help="also backfill the shared FRED/COT drivers over the sample dates")
     args = parser.parse_args(argv)
     pl.Config.set_tbl_cols(20)
     if args.command == "demo":
-        return demo()
+        return demo(with_drivers=args.with_drivers)
     return 2
 
 

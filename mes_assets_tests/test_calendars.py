@@ -62,3 +62,13 @@ def test_session_ids_are_unique_and_sessions_do_not_overlap():
     rth = frame.drop_nulls("rth_open")
     assert (rth["rth_open"] >= rth["session_open"]).all()
     assert (rth["rth_close"] <= rth["session_close"]).all()
+
+
+def test_2025_01_09_national_day_of_mourning_is_corrected_from_the_exchange_notice():
+    # pandas_market_calendars 5.5.0 drops this day; CME Group's notice (2024-12-30): grains closed
+    # early at 12:15 CT, equity futures at 08:30 CT; NYSE shut. A real ZLZ25 bar exists that day.
+    zl = _row(exchange_sessions(ZL, dt.date(2025, 1, 8), dt.date(2025, 1, 10)), dt.date(2025, 1, 9))
+    assert zl["rth_close"] == dt.datetime(2025, 1, 9, 18, 15, tzinfo=UTC) and zl["is_early_close"]
+    mes = _row(exchange_sessions(MES, dt.date(2025, 1, 9), dt.date(2025, 1, 9)), dt.date(2025, 1, 9))
+    assert mes["session_close"] == dt.datetime(2025, 1, 9, 14, 30, tzinfo=UTC)
+    assert mes["rth_open"] is None  # NYSE closed: no RTH bars for the MES zig-zag that day

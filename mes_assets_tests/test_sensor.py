@@ -18,7 +18,7 @@ import pytest
 from mes_assets.bars import assign_minute_bars_to_sessions, minute_bars_table_frame
 from mes_assets.calendars import exchange_sessions
 from mes_assets.fibonacci import RTH_BARS_SQL, segment_bounds
-from mes_assets.instruments import MES
+from mes_assets.instruments import MES, ZL
 from mes_assets.kernels.atr import wilder_atr
 from mes_assets.kernels.zigzag import zigzag
 from mes_assets.sensors import SENSOR_NAME
@@ -115,3 +115,48 @@ def test_run_requests_appear_exactly_at_confirming_bars(definitions, resources, 
     # re-evaluating the last tick (same cursor, nothing new) skips and says what it read
     again = tick(cursor)
     assert not again.run_requests and "0 new bar(s)" in again.skip_reason.skip_message
+
+
+@pytest.mark.slow
+def test_zl_daily_bars_trigger_on_the_confirming_session_and_cursor_survives_restart(
+    definitions, resources
+):
+    # History through 2025-05-30 is ingested; then real ZLZ25 sessions arrive one per tick.
+    run_job(definitions, "zl_job", dt.date(2021, 12, 15), dt.date(2025, 8, 29),
+            assets=["zl/exchange_sessions", "zl/futures_ohlcv_1d"])
+    warehouse = resources["warehouse"].get_backend()
+    table = "market_data.databento_futures_ohlcv_1d"
+    recorded = warehouse.read(f"SELECT * FROM {table} ORDER BY date")
+    live = recorded.filter(pl.col("date") > dt.date(2025, 5, 30))
+    warehouse.replace_slice(table, pl.DataFrame(), start=live["date"].min(), end=dt.date(2025, 8, 29),
+                            symbol="ZL")
+    sensor = definitions.resolve_sensor_def(SENSOR_NAME)
+    instance = dg.DagsterInstance.ephemeral()
+
+    def tick(cursor):
+        return sensor(dg.build_sensor_context(cursor=cursor, resources=resources, instance=instance))
+
+    cursor = tick(None).cursor
+    requested: dict[dt.date, list[dg.RunRequest]] = {}
+    for day in live["date"].to_list():
+        one = live.filter(pl.col("date") == day)
+        warehouse.replace_slice(table, one, start=day, end=day, symbol="ZL")
+        # each tick starts from the stored JSON text only, as after a daemon restart
+        result = tick(cursor)
+        cursor = result.cursor
+        if result.run_requests:
+            requested[day] = [r for r in result.run_requests]
+
+    # oracle: one kernel pass over all recorded bars, pivots confirmed in the live window
+    bars = recorded.sort("date")
+    h, l, c = (bars[x].to_numpy().astype(np.float64) for x in ("high", "low", "close"))
+    pivots, _ = zigzag(c, wilder_atr(h, l, c, ZL.atr_period), ZL.zigzag_k)
+    dates = bars["date"].to_list()
+    expected = {dates[k]: dates[p] for p, k in zip(pivots.pivot_index, pivots.confirm_index, strict=True)
+                if dates[k] > dt.date(2025, 5, 30)}
+    assert set(requested) == set(expected)
+    # the hand-checked leg: the 2025-07-29 high (56.78) is confirmed on 2025-08-07
+    assert expected[dt.date(2025, 8, 7)] == dt.date(2025, 7, 29)
+    (request,) = requested[dt.date(2025, 8, 7)]
+    assert request.partition_key == "2025-08-07" and "high 56.78" in request.tags["zigzag/pivot"]
+    assert request.run_key.startswith("ZL:2025-07-29")

@@ -34,6 +34,9 @@ def _ingest_minute(spec, source, sessions: pl.DataFrame) -> tuple[pl.DataFrame, 
     frame = minute_bars_table_frame(spec, tagged, now_utc())
     extra = {
         "bars_outside_sessions": orphans.height,
+        "bars_outside_sessions_dates": ", ".join(
+            sorted({str(t.date()) for t in orphans["ts_event"].head(50)})
+        ),
         "first_bar": str(frame["ts_event"].min()) if frame.height else "none",
         "last_bar": str(frame["ts_event"].max()) if frame.height else "none",
     }
@@ -50,10 +53,26 @@ def _ingest_daily(spec, source, sessions: pl.DataFrame, start: dt.date, end: dt.
     return frame, extra
 
 
+ORPHAN_CHECK = "bars_inside_calendar_sessions"
+
+
+def _orphan_check(extra: dict) -> dg.AssetCheckResult:
+    """Recorded bars the exchange calendar has no session for: a calendar gap or a data error."""
+    orphans = int(extra.get("bars_outside_sessions", 0))
+    return dg.AssetCheckResult(
+        check_name=ORPHAN_CHECK,
+        passed=orphans == 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"bars_outside_sessions": orphans,
+                  "dates": str(extra.get("bars_outside_sessions_dates", ""))},
+    )
+
+
 def build_bars_asset(spec: InstrumentSpec, sessions_asset: dg.AssetsDefinition) -> dg.AssetsDefinition:
+    key = dg.AssetKey([spec.key_prefix, bars_asset_name(spec)])
+
     @dg.asset(
-        name=bars_asset_name(spec),
-        key_prefix=[spec.key_prefix],
+        key=key,
         group_name=spec.key_prefix,
         deps=[sessions_asset],
         partitions_def=trading_day_partitions,
@@ -61,6 +80,11 @@ def build_bars_asset(spec: InstrumentSpec, sessions_asset: dg.AssetsDefinition) 
         required_resource_keys={spec.warehouse_key, "recorded_data"},
         pool="warehouse",
         kinds={"bigquery", "polars"},
+        check_specs=[dg.AssetCheckSpec(
+            ORPHAN_CHECK, asset=key,
+            description="Every recorded bar falls in an exchange session (else: fix the calendar "
+                        "in mes_assets/calendars.py SESSION_CORRECTIONS, or the data).",
+        )],
         description=f"Recorded {spec.bar_frequency} bars for {spec.symbol} ({spec.price_source}), by session.",
     )
     def _bars(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
@@ -83,7 +107,8 @@ def build_bars_asset(spec: InstrumentSpec, sessions_asset: dg.AssetsDefinition) 
         }
         extra |= {"price_source": spec.price_source, "is_proxy": spec.is_proxy}
         return dg.MaterializeResult(
-            metadata=slice_metadata(spec.bar_table, frame, start, end, counts, extra)
+            metadata=slice_metadata(spec.bar_table, frame, start, end, counts, extra),
+            check_results=[_orphan_check(extra)],
         )
 
     return _bars
