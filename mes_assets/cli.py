@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import multiprocessing as mp
+import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -18,6 +19,7 @@ from dagster._core.storage.tags import (
 
 from mes_assets.assets.market_data import bars_asset_name
 from mes_assets.calendars import trading_dates_covering
+from mes_assets.data_dir import REPO_ROOT
 from mes_assets.instruments import INSTRUMENTS, InstrumentSpec
 from mes_assets.jobs import CALIBRATION_JOB, DRIVERS_JOB, instrument_job_name
 
@@ -171,6 +173,9 @@ def demo(with_drivers: bool = False) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # The repository's dagster.yaml is the instance config (what `make ui` shows), also when the
+    # command is run without make.
+    os.environ.setdefault("DAGSTER_HOME", str(REPO_ROOT))
     parser = argparse.ArgumentParser(prog="mes-assets", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     demo_parser = sub.add_parser("demo", help="backfill the real sample on the embedded warehouse and print it")

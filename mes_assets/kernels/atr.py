@@ -54,33 +54,6 @@ def _true_range_kernel_py(high: FloatArray, low: FloatArray, close: FloatArray, 
         out[i] = tr
 
 
-def _kernel_py(high: FloatArray, low: FloatArray, close: FloatArray, period: int, out: FloatArray) -> None:
-    """Fill ``out`` with Wilder's ATR (validated inputs, ``period >= 1``)."""
-    n = high.shape[0]
-    acc = 0.0
-    prev_atr = np.nan
-    for i in range(n):
-        tr = high[i] - low[i]
-        if i > 0:
-            prev = close[i - 1]
-            up = abs(high[i] - prev)
-            if up > tr:
-                tr = up
-            dn = abs(low[i] - prev)
-            if dn > tr:
-                tr = dn
-        if i < period - 1:
-            acc += tr
-            out[i] = np.nan
-        elif i == period - 1:
-            acc += tr
-            prev_atr = acc / period
-            out[i] = prev_atr
-        else:
-            prev_atr = (prev_atr * (period - 1) + tr) / period
-            out[i] = prev_atr
-
-
 def _resume_kernel_py(
     high: FloatArray,
     low: FloatArray,
@@ -144,7 +117,6 @@ def _resume_kernel_py(
 
 
 _true_range_kernel = jit(_true_range_kernel_py)
-_kernel = jit(_kernel_py)
 _resume_kernel = jit(_resume_kernel_py)
 
 
@@ -225,7 +197,8 @@ def wilder_atr(high: ArrayLike, low: ArrayLike, close: ArrayLike, period: int = 
         raise ValueError(f"period must be >= 1, got {period}")
     h, lo, c = _validate_hlc(high, low, close)
     out = np.empty(h.shape[0], dtype=np.float64)
-    _kernel(h, lo, c, int(period), out)
+    # one kernel for both entry points: a whole series is a resume from the fresh state
+    _resume_kernel(h, lo, c, int(period), 0, 0.0, np.nan, np.nan, out)
     return out
 
 

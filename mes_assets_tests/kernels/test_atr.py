@@ -77,15 +77,16 @@ def test_pure_python_twin_equals_jitted_kernel(bars, period):
     high, low, close = bars
     n = close.shape[0]
     out_py, out_jit = np.empty(n), np.empty(n)
-    atr_mod._kernel_py(high, low, close, period, out_py)
-    atr_mod._kernel(high, low, close, period, out_jit)
+    fresh = (0, 0.0, np.nan, np.nan)
+    atr_mod._resume_kernel_py(high, low, close, period, *fresh, out_py)
+    atr_mod._resume_kernel(high, low, close, period, *fresh, out_jit)
     np.testing.assert_array_equal(out_py, out_jit)
     tr_py, tr_jit = np.empty(n), np.empty(n)
     atr_mod._true_range_kernel_py(high, low, close, tr_py)
     atr_mod._true_range_kernel(high, low, close, tr_jit)
     np.testing.assert_array_equal(tr_py, tr_jit)
     if NUMBA_ENABLED:
-        assert atr_mod._kernel.py_func is atr_mod._kernel_py
+        assert atr_mod._resume_kernel.py_func is atr_mod._resume_kernel_py
 
 
 def test_atr_hand_checked_on_real_zlz25_bars():
@@ -159,7 +160,7 @@ high = np.array([3.0, 4.0, 6.0, 5.0, 7.0, 4.0]); low = high - 1.5; close = high 
 out = {
     "numba_enabled": _numba.NUMBA_ENABLED,
     "numba_imported": "numba" in sys.modules,
-    "plain_atr": atr._kernel is atr._kernel_py,
+    "plain_atr": atr._resume_kernel is atr._resume_kernel_py,
     "plain_zigzag": zigzag._kernel is zigzag._kernel_py,
     "atr": atr.wilder_atr(high, low, close, period=2).tolist(),
     "pivots": zigzag.zigzag(close, np.full(6, 1.0), 1.0)[0].pivot_index.tolist(),
