@@ -75,11 +75,7 @@ def cftc_cot(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
                 pl.col("release_date").alias("date"),
                 pl.lit(now_utc()).cast(pl.Datetime("us", "UTC")).alias("ingested_at"),
             )
-            .select(
-                "date", "market_code", "report_date", "market_name", "report_type",
-                "open_interest", "noncomm_long", "noncomm_short", "comm_long", "comm_short",
-                "source", "ingested_at",
-            )
+            .drop("release_date")  # stored as the partition column `date`
         )
         _write_everywhere(context, COT_TABLE, frame, start, end, market_code, "market_code")
         frames.append(frame)

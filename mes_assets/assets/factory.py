@@ -4,6 +4,7 @@
 import dagster as dg
 
 from mes_assets.assets.calibration import build_calibration_asset
+from mes_assets.assets.features import build_features_asset
 from mes_assets.assets.fibonacci import build_fib_asset
 from mes_assets.assets.market_data import build_bars_asset
 from mes_assets.assets.sessions import build_sessions_asset
@@ -15,4 +16,5 @@ def instrument_assets(spec: InstrumentSpec) -> list[dg.AssetsDefinition]:
     bars = build_bars_asset(spec, sessions)
     calibration = build_calibration_asset(spec, bars)
     fib = build_fib_asset(spec, [bars, sessions, calibration])
-    return [sessions, bars, calibration, fib]
+    features = build_features_asset(spec, [bars, sessions, calibration])
+    return [sessions, bars, calibration, fib, features]

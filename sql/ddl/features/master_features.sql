@@ -26,7 +26,8 @@ CREATE TABLE IF NOT EXISTS features.master_features (
   policy_trade_war_2017_19 INT64, -- 1 inside the 2017-19 trade-war regime window, else 0
   policy_regime_2023_25 INT64,   -- 1 inside the 2023-25 policy regime window, else 0
   feature_asof TIMESTAMP NOT NULL, -- UTC instant the last input of this row became public
-  calc_version STRING
+  calc_version STRING,
+  dist_to_last_pivot_atr FLOAT64 -- (close - last confirmed zig-zag pivot) / atr_14
 )
 PARTITION BY date
 CLUSTER BY symbol;

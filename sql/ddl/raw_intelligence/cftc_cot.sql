@@ -12,7 +12,21 @@ CREATE TABLE IF NOT EXISTS raw_intelligence.cftc_cot (
   comm_long INT64,
   comm_short INT64,
   source STRING,
-  ingested_at TIMESTAMP
+  ingested_at TIMESTAMP,
+  -- TFF (traders in financial futures) categories; NULL for other report formats
+  dealer_long INT64,
+  dealer_short INT64,
+  asset_mgr_long INT64,
+  asset_mgr_short INT64,
+  lev_money_long INT64,
+  lev_money_short INT64,
+  -- disaggregated categories; NULL for other report formats
+  prod_merc_long INT64,
+  prod_merc_short INT64,
+  swap_long INT64,
+  swap_short INT64,
+  managed_money_long INT64,
+  managed_money_short INT64
 )
 PARTITION BY date
 CLUSTER BY market_code;
