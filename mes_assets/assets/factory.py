@@ -6,6 +6,8 @@ import dagster as dg
 from mes_assets.assets.calibration import build_calibration_asset
 from mes_assets.assets.features import build_features_asset
 from mes_assets.assets.fibonacci import build_fib_asset
+from mes_assets.assets.forecasts import build_forecast_assets
+from mes_assets.forecasts import HORIZON_SESSIONS
 from mes_assets.assets.market_data import build_bars_asset
 from mes_assets.assets.sessions import build_sessions_asset
 from mes_assets.instruments import InstrumentSpec
@@ -17,4 +19,7 @@ def instrument_assets(spec: InstrumentSpec) -> list[dg.AssetsDefinition]:
     calibration = build_calibration_asset(spec, bars)
     fib = build_fib_asset(spec, [bars, sessions, calibration])
     features = build_features_asset(spec, [bars, sessions, calibration])
-    return [sessions, bars, calibration, fib, features]
+    family = [sessions, bars, calibration, fib, features]
+    if any(h in HORIZON_SESSIONS for h in spec.mc_horizons):  # intraday MES model: not yet
+        family.append(build_forecast_assets(spec, features))
+    return family

@@ -1,0 +1,386 @@
+"""Walk-forward multi-quantile XGBoost forecaster and exact TreeSHAP of its P50 output.
+
+Definitions
+-----------
+Rows of ``features`` (one instrument, ``features.master_features`` columns, see
+:data:`mes_assets.features.FEATURE_SCHEMA`) are sessions indexed positionally ``t = 0 .. n-1``
+after sorting by ``date``. The **label** of row ``t`` at horizon ``h`` (sessions) is the forward
+log return ``y[t] = ln(close[t + h] / close[t])`` (dimensionless log-return units); it becomes
+known only at the close of session ``t + h`` and is NaN where ``t + h >= n``.
+
+Walk-forward (no lookahead)
+---------------------------
+Refit points are ``T_k = min_train + h + k * retrain_every`` (row indices, ``T_k < n``). The model
+fitted at ``T_k`` is trained on every row ``t`` whose label was public **strictly before** the
+first prediction session, i.e. ``t + h < T_k`` (``t = 0 .. T_k - h - 1``, an expanding window of
+``T_k - h >= min_train`` rows), and it predicts rows ``T_k .. T_{k+1} - 1`` only: every prediction
+is out of sample. (The features of row ``T_k`` are known at the close of ``T_k``; a label that
+became public at that same close is deliberately not used — one session of slack.)
+
+One booster per refit with ``objective="reg:quantileerror"`` and ``quantile_alpha=ALPHAS`` (one
+output per quantile level). Missing feature values (SQL NULL) are passed as NaN, which XGBoost
+routes down the learned default branch; nothing is imputed. Training is single-process,
+``nthread=2``, ``subsample=1.0``, fixed ``seed`` — repeated runs give identical predictions.
+
+Predicted quantiles are rearranged per row with :func:`~mes_assets.kernels.quantile_metrics.
+repair_crossing` (row-wise sort) and the ``crossed`` flag records rows that needed it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+from typing import Any
+
+import numpy as np
+import polars as pl
+import xgboost as xgb
+
+from mes_assets.features import FEATURE_SCHEMA
+from mes_assets.kernels.quantile_metrics import (
+    crossing_rate,
+    historical_quantile_baseline,
+    interval_coverage,
+    pinball_loss,
+    repair_crossing,
+)
+
+__all__ = [
+    "ALPHAS",
+    "DEFAULT_PARAMS",
+    "FEATURE_COLUMNS",
+    "QUANTILE_COLUMNS",
+    "RefitInfo",
+    "WalkForwardResult",
+    "evaluate",
+    "feature_matrix",
+    "forward_log_return",
+    "p50_shap",
+    "walk_forward",
+]
+
+ALPHAS: tuple[float, ...] = (0.1, 0.25, 0.5, 0.75, 0.9)
+QUANTILE_COLUMNS: tuple[str, ...] = ("p10", "p25", "p50", "p75", "p90")
+P50_INDEX = ALPHAS.index(0.5)
+
+_NON_FEATURES = frozenset(
+    {"date", "symbol", "close", "feature_asof", "calc_version", "cftc_report_date"}
+)
+#: Numeric model inputs, in FEATURE_SCHEMA order.
+FEATURE_COLUMNS: tuple[str, ...] = tuple(c for c in FEATURE_SCHEMA if c not in _NON_FEATURES)
+
+#: Modest, deterministic defaults; ``num_boost_round`` is popped before ``xgb.train``.
+DEFAULT_PARAMS: dict[str, Any] = {
+    "objective": "reg:quantileerror",
+    "quantile_alpha": list(ALPHAS),
+    "tree_method": "hist",
+    "max_depth": 3,
+    "eta": 0.05,
+    "subsample": 1.0,
+    "nthread": 2,
+    "num_boost_round": 200,
+}
+
+SHAP_ADDITIVITY_RTOL = 1e-5
+
+
+@dataclasses.dataclass(frozen=True)
+class RefitInfo:
+    """Registry metadata of one walk-forward refit.
+
+    ``train_start``/``train_end`` are the feature dates of the first/last training row;
+    ``label_public_through`` is the session whose close made the last used label public
+    (``train_end`` + ``horizon`` sessions); ``refit_index`` is the first predicted row ``T``.
+    """
+
+    model_version: str
+    train_start: dt.date
+    train_end: dt.date
+    label_public_through: dt.date
+    n_train: int
+    horizon: int
+    refit_index: int
+    predict_start: dt.date
+    predict_end: dt.date
+    params_json: str
+    features: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class WalkForwardResult:
+    """Out-of-sample predictions, boosters per refit and their registry metadata.
+
+    ``predictions`` columns: ``date``, ``session_index`` (row index in the date-sorted features),
+    ``p10 .. p90`` (repaired quantiles of the ``horizon``-session forward log return),
+    ``crossed`` (the raw row was crossed before repair), ``p50_raw`` (the P50 output before
+    repair — what SHAP explains), ``model_version``, ``trained_through`` (feature date of the last
+    training row) and ``label_public_through`` (the session whose close published the last
+    training label; strictly before ``date``).
+    """
+
+    predictions: pl.DataFrame
+    boosters: dict[str, xgb.Booster]
+    refits: tuple[RefitInfo, ...]
+    horizon: int
+    feature_names: tuple[str, ...]
+
+    def registry_frame(self) -> pl.DataFrame:
+        return pl.DataFrame([dataclasses.asdict(r) | {"features": list(r.features)} for r in self.refits])
+
+
+def forward_log_return(close: Any, horizon_sessions: int) -> np.ndarray:
+    """Forward log return over ``horizon_sessions`` rows.
+
+    Parameters
+    ----------
+    close
+        Positive prices, shape ``(n,)`` (price units), one per session in date order.
+    horizon_sessions
+        ``h >= 1`` sessions.
+
+    Returns
+    -------
+    np.ndarray
+        Shape ``(n,)``: ``ln(close[t + h] / close[t])`` (log-return units); NaN for ``t + h >= n``
+        (not yet known). The value of row ``t`` is known only at session ``t + h``.
+    """
+    c = np.asarray(close, dtype=np.float64)
+    if c.ndim != 1:
+        raise ValueError(f"close must be 1-D, got shape {c.shape}")
+    h = int(horizon_sessions)
+    if h < 1 or h != horizon_sessions:
+        raise ValueError(f"horizon_sessions must be an integer >= 1, got {horizon_sessions!r}")
+    if np.any(c[np.isfinite(c)] <= 0.0):
+        raise ValueError("close must be positive")
+    out = np.full(c.shape[0], np.nan)
+    if c.shape[0] > h:
+        out[:-h] = np.log(c[h:]) - np.log(c[:-h])
+    return out
+
+
+def feature_matrix(features: pl.DataFrame) -> np.ndarray:
+    """Float64 matrix of :data:`FEATURE_COLUMNS`, SQL NULL -> NaN (XGBoost's missing value)."""
+    missing = [c for c in FEATURE_COLUMNS if c not in features.columns]
+    if missing:
+        raise ValueError(f"features lack model columns {missing}")
+    return (
+        features.select(pl.col(c).cast(pl.Float64) for c in FEATURE_COLUMNS)
+        .to_numpy()
+        .astype(np.float64, copy=False)
+    )
+
+
+def _model_version(params: dict[str, Any], train_end: dt.date, horizon: int) -> str:
+    blob = json.dumps(
+        {"params": params, "train_end": train_end.isoformat(), "features": list(FEATURE_COLUMNS), "horizon": horizon},
+        sort_keys=True,
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+def walk_forward(
+    features: pl.DataFrame,
+    horizon_sessions: int,
+    *,
+    min_train: int = 252,
+    retrain_every: int = 21,
+    params: dict | None = None,
+    seed: int = 7,
+) -> WalkForwardResult:
+    """Expanding-window walk-forward multi-quantile forecast (see module docstring).
+
+    Parameters
+    ----------
+    features
+        One symbol's feature rows (``FEATURE_SCHEMA`` columns; at least ``date``, ``close`` and
+        :data:`FEATURE_COLUMNS`), any order; sorted by ``date`` here.
+    horizon_sessions
+        Forecast horizon ``h`` in sessions (>= 1).
+    min_train
+        Rows in the first training window (>= 1); the first prediction is row ``min_train + h``.
+    retrain_every
+        Sessions between refits (>= 1).
+    params
+        Overrides of :data:`DEFAULT_PARAMS` (``objective``/``quantile_alpha`` are fixed).
+    seed
+        XGBoost seed.
+
+    Returns
+    -------
+    WalkForwardResult
+        Empty ``predictions`` (and no boosters) when ``n <= min_train + h``.
+    """
+    h = int(horizon_sessions)
+    if h < 1 or h != horizon_sessions:
+        raise ValueError(f"horizon_sessions must be an integer >= 1, got {horizon_sessions!r}")
+    if min_train < 1 or retrain_every < 1:
+        raise ValueError("min_train and retrain_every must be >= 1")
+    if features.get_column("date").is_duplicated().any():
+        raise ValueError("features must hold one row per date (one symbol)")
+    frame = features.sort("date")
+    dates: list[dt.date] = frame.get_column("date").to_list()
+    n = frame.height
+    X = feature_matrix(frame)
+    y = forward_log_return(frame.get_column("close").to_numpy(), h)
+
+    p = dict(DEFAULT_PARAMS)
+    p.update(params or {})
+    p.update({"objective": "reg:quantileerror", "quantile_alpha": list(ALPHAS), "seed": int(seed)})
+    rounds = int(p.pop("num_boost_round"))
+    params_record = dict(p) | {"num_boost_round": rounds}
+    params_json = json.dumps(params_record, sort_keys=True)
+
+    refit_points = list(range(min_train + h, n, retrain_every))
+    blocks: list[pl.DataFrame] = []
+    boosters: dict[str, xgb.Booster] = {}
+    refits: list[RefitInfo] = []
+    for k, T in enumerate(refit_points):
+        train_end_idx = T - h - 1  # last row t with t + h < T
+        y_tr = y[: train_end_idx + 1]
+        if not np.all(np.isfinite(y_tr)):  # pragma: no cover - closes are complete on real bars
+            raise ValueError(f"non-finite training label before row {T}")
+        dtrain = xgb.DMatrix(X[: train_end_idx + 1], label=y_tr, missing=np.nan, feature_names=list(FEATURE_COLUMNS))
+        booster = xgb.train(p, dtrain, num_boost_round=rounds)
+        stop = refit_points[k + 1] if k + 1 < len(refit_points) else n
+        dpred = xgb.DMatrix(X[T:stop], missing=np.nan, feature_names=list(FEATURE_COLUMNS))
+        raw = np.asarray(booster.predict(dpred), dtype=np.float64).reshape(stop - T, len(ALPHAS))
+        q, crossed = repair_crossing(raw, ALPHAS)
+        version = _model_version(params_record, dates[train_end_idx], h)
+        boosters[version] = booster
+        refits.append(
+            RefitInfo(
+                model_version=version,
+                train_start=dates[0],
+                train_end=dates[train_end_idx],
+                label_public_through=dates[train_end_idx + h],
+                n_train=train_end_idx + 1,
+                horizon=h,
+                refit_index=T,
+                predict_start=dates[T],
+                predict_end=dates[stop - 1],
+                params_json=params_json,
+                features=FEATURE_COLUMNS,
+            )
+        )
+        blocks.append(
+            pl.DataFrame(
+                {
+                    "date": dates[T:stop],
+                    "session_index": np.arange(T, stop, dtype=np.int64),
+                    **{name: q[:, j] for j, name in enumerate(QUANTILE_COLUMNS)},
+                    "crossed": crossed,
+                    "p50_raw": raw[:, P50_INDEX],
+                    "model_version": [version] * (stop - T),
+                    "trained_through": [dates[train_end_idx]] * (stop - T),
+                    "label_public_through": [dates[train_end_idx + h]] * (stop - T),
+                },
+                schema_overrides={"date": pl.Date, "trained_through": pl.Date, "label_public_through": pl.Date},
+            )
+        )
+    empty = pl.DataFrame(
+        schema={
+            "date": pl.Date,
+            "session_index": pl.Int64,
+            **{c: pl.Float64 for c in QUANTILE_COLUMNS},
+            "crossed": pl.Boolean,
+            "p50_raw": pl.Float64,
+            "model_version": pl.Utf8,
+            "trained_through": pl.Date,
+            "label_public_through": pl.Date,
+        }
+    )
+    predictions = pl.concat(blocks) if blocks else empty
+    return WalkForwardResult(predictions, boosters, tuple(refits), h, FEATURE_COLUMNS)
+
+
+def p50_shap(booster: xgb.Booster, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Exact TreeSHAP of the P50 output (``Booster.predict(pred_contribs=True)``).
+
+    Parameters
+    ----------
+    booster
+        A multi-quantile booster from :func:`walk_forward`.
+    X
+        Feature matrix ``(n, len(FEATURE_COLUMNS))``, NaN = missing.
+
+    Returns
+    -------
+    contribs
+        ``(n, n_features)`` float64 per-feature contributions (log-return units).
+    base
+        ``(n,)`` the expected value (bias column).
+
+    Notes
+    -----
+    For a ``quantile_alpha`` model XGBoost 3.2 returns contributions of shape
+    ``(n, n_quantiles, n_features + 1)``, the last column being the bias. The quantile objective's
+    output is the raw margin, so ``contribs.sum(1) + base`` equals the P50 prediction; this is
+    asserted to ``1e-5`` relative (plus a float32-rounding absolute slack of
+    ``1e-5 * max|P50|`` — XGBoost computes in float32).
+    """
+    Xm = np.asarray(X, dtype=np.float64)
+    d = xgb.DMatrix(Xm, missing=np.nan, feature_names=list(FEATURE_COLUMNS))
+    c = np.asarray(booster.predict(d, pred_contribs=True), dtype=np.float64)
+    pred = np.asarray(booster.predict(d), dtype=np.float64)
+    if c.ndim == 3:
+        if c.shape[1] != len(ALPHAS):
+            raise ValueError(f"unexpected pred_contribs shape {c.shape}")
+        c = c[:, P50_INDEX, :]
+        pred = pred.reshape(Xm.shape[0], len(ALPHAS))[:, P50_INDEX]
+    contribs, base = c[:, :-1], c[:, -1]
+    total = contribs.sum(axis=1) + base
+    scale = float(np.max(np.abs(pred))) if pred.size else 0.0
+    if not np.allclose(total, pred, rtol=SHAP_ADDITIVITY_RTOL, atol=SHAP_ADDITIVITY_RTOL * scale):
+        raise AssertionError(f"SHAP additivity broken: max |diff| {np.max(np.abs(total - pred)):.3g}")
+    return contribs, base
+
+
+def evaluate(result: WalkForwardResult, features: pl.DataFrame, horizon: int) -> dict[str, float]:
+    """Out-of-sample scores of the walk-forward forecast vs the unconditional baseline.
+
+    Only predicted rows whose label is already realised (``t + h < n``) are scored. The baseline
+    at each refit is :func:`historical_quantile_baseline` of that refit's training labels (the
+    same expanding window, rows ``0 .. T - h - 1``). All losses in log-return units.
+
+    Returns keys ``n_eval``, ``coverage_80``, ``coverage_50``, ``pinball_mean``,
+    ``baseline_coverage_80``, ``baseline_coverage_50``, ``baseline_pinball_mean``,
+    ``crossing_rate`` (over all predicted rows, before repair) and ``n_refits``.
+    """
+    frame = features.sort("date")
+    y = forward_log_return(frame.get_column("close").to_numpy(), horizon)
+    pred = result.predictions
+    idx = pred.get_column("session_index").to_numpy()
+    q = pred.select(QUANTILE_COLUMNS).to_numpy()
+    base = np.empty_like(q)
+    by_version = {r.model_version: r for r in result.refits}
+    versions = pred.get_column("model_version").to_list()
+    cache: dict[str, np.ndarray] = {}
+    for i, v in enumerate(versions):
+        if v not in cache:
+            cache[v] = historical_quantile_baseline(y[: by_version[v].n_train], ALPHAS)
+        base[i] = cache[v]
+    ok = np.isfinite(y[idx])
+    yy, qq, bb = y[idx][ok], q[ok], base[ok]
+
+    def scores(m: np.ndarray) -> tuple[float, float, float]:
+        return (
+            interval_coverage(yy, m[:, 0], m[:, 4]),
+            interval_coverage(yy, m[:, 1], m[:, 3]),
+            float(pinball_loss(yy, m, ALPHAS).mean()),
+        )
+
+    c80, c50, pin = scores(qq)
+    b80, b50, bpin = scores(bb)
+    return {
+        "n_eval": int(ok.sum()),
+        "n_refits": len(result.refits),
+        "coverage_80": c80,
+        "coverage_50": c50,
+        "pinball_mean": pin,
+        "baseline_coverage_80": b80,
+        "baseline_coverage_50": b50,
+        "baseline_pinball_mean": bpin,
+        "crossing_rate": crossing_rate(pred.get_column("crossed").to_numpy()),
+    }

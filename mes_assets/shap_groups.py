@@ -1,0 +1,123 @@
+"""SHAP group aggregation into the four force lines (VIX, Yield, Trump/Policy, COT).
+
+Group map (DESIGN section 6, SPEC section 4): a feature belongs to the first group whose rule
+matches; features in no group sum into ``other``, so for every row
+``base + vix + yield + trump + cot + other == P50 prediction`` (exact TreeSHAP additivity).
+
+``shap_sum`` is the sum of the **four** force lines (SPEC's ``shap_sum``), i.e. it excludes
+``shap_other`` and the base value.
+
+Smoothing for plotting is point in time: for each date the clip bounds are the 1% / 99%
+quantiles (numpy ``linear``) of that group's raw values on all dates up to and including that
+date (expanding window), the clipped value then enters a 7-observation EMA
+(``alpha = 2 / (7 + 1)``, ``ema_0 = x_0``, ``ema_t = alpha x_t + (1 - alpha) ema_{t-1}``).
+``plot_scale`` is 2 x the standard deviation (ddof 0) of all four raw group contributions pooled
+over the dates up to and including each date. No value depends on a later date.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+__all__ = ["EMA_SPAN", "FORCE_GROUPS", "GROUPS", "feature_group", "force_lines", "group_sums"]
+
+#: Explicit members per force group; ``policy_`` / ``cftc_`` prefixes also map to Trump / COT.
+GROUPS: dict[str, tuple[str, ...]] = {
+    "vix": ("fred_vix", "vix_chg_1d", "vix_chg_5d", "realized_vol_20d"),
+    "yield": ("fred_dgs2", "fred_dgs10", "yield_spread_10y2y_bps", "dgs10_chg_5d_bps"),
+    "trump": (),
+    "cot": (),
+}
+_PREFIXES: dict[str, str] = {"trump": "policy_", "cot": "cftc_"}
+FORCE_GROUPS: tuple[str, ...] = ("vix", "yield", "trump", "cot")
+EMA_SPAN = 7
+CLIP_QUANTILES = (0.01, 0.99)
+
+
+def feature_group(name: str) -> str:
+    """Group of one feature name: one of :data:`FORCE_GROUPS` or ``"other"``."""
+    for g in FORCE_GROUPS:
+        if name in GROUPS[g] or (g in _PREFIXES and name.startswith(_PREFIXES[g])):
+            return g
+    return "other"
+
+
+def group_sums(contribs: Any, feature_names: Sequence[str]) -> dict[str, np.ndarray]:
+    """Sum SHAP contributions per group.
+
+    Parameters
+    ----------
+    contribs
+        ``(n, n_features)`` SHAP values (prediction units, e.g. log return).
+    feature_names
+        ``n_features`` names in column order.
+
+    Returns
+    -------
+    dict
+        ``{"vix", "yield", "trump", "cot", "other"} -> (n,)`` float64; a group with no member
+        feature is all zeros.
+    """
+    c = np.asarray(contribs, dtype=np.float64)
+    if c.ndim != 2 or c.shape[1] != len(feature_names):
+        raise ValueError(f"contribs shape {c.shape} does not match {len(feature_names)} feature names")
+    groups = np.array([feature_group(f) for f in feature_names])
+    return {g: c[:, groups == g].sum(axis=1) for g in (*FORCE_GROUPS, "other")}
+
+
+def _expanding_clip(x: np.ndarray) -> np.ndarray:
+    out = np.empty_like(x)
+    for t in range(x.shape[0]):
+        lo, hi = np.quantile(x[: t + 1], CLIP_QUANTILES)
+        out[t] = min(max(x[t], lo), hi)
+    return out
+
+
+def _ema(x: np.ndarray, span: int = EMA_SPAN) -> np.ndarray:
+    alpha = 2.0 / (span + 1.0)
+    out = np.empty_like(x)
+    acc = 0.0
+    for t in range(x.shape[0]):
+        acc = x[t] if t == 0 else alpha * x[t] + (1.0 - alpha) * acc
+        out[t] = acc
+    return out
+
+
+def force_lines(
+    dates: Sequence[Any],
+    group_values: Mapping[str, Any],
+    base: Any,
+    p50: Any,
+) -> pl.DataFrame:
+    """Force-line frame, one row per date (dates must be in ascending order).
+
+    Columns: ``date``, ``shap_vix``, ``shap_yield``, ``shap_trump``, ``shap_cot``, ``shap_sum``
+    (four groups), ``shap_other``, ``base_value``, ``p50_prediction``, ``shap_<g>_ema`` for the
+    four groups (expanding 1%/99% clip, then 7-observation EMA) and ``plot_scale`` (2 sd,
+    expanding, pooled over the four raw groups). Units are those of the prediction.
+    """
+    n = len(dates)
+    vals = {g: np.asarray(group_values[g], dtype=np.float64) for g in (*FORCE_GROUPS, "other")}
+    for g, v in vals.items():
+        if v.shape != (n,):
+            raise ValueError(f"group {g!r} has shape {v.shape}, expected ({n},)")
+    d = pl.Series("date", list(dates))
+    if not (d.is_sorted() and d.n_unique() == n):
+        raise ValueError("dates must be strictly increasing")
+    four = np.stack([vals[g] for g in FORCE_GROUPS], axis=1)
+    pooled_sd = np.array([four[: t + 1].std() for t in range(n)])
+    cols: dict[str, Any] = {"date": d}
+    for g in FORCE_GROUPS:
+        cols[f"shap_{g}"] = vals[g]
+    cols["shap_sum"] = four.sum(axis=1)
+    cols["shap_other"] = vals["other"]
+    cols["base_value"] = np.asarray(base, dtype=np.float64).reshape(n)
+    cols["p50_prediction"] = np.asarray(p50, dtype=np.float64).reshape(n)
+    for g in FORCE_GROUPS:
+        cols[f"shap_{g}_ema"] = _ema(_expanding_clip(vals[g]))
+    cols["plot_scale"] = 2.0 * pooled_sd
+    return pl.DataFrame(cols)

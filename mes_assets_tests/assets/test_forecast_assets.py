@@ -1,0 +1,46 @@
+"""ZL pinball bands, SHAP values, force lines and model registry materialized from stored features."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+
+from mes_assets_tests.conftest import run_job
+
+START, END = dt.date(2023, 6, 1), dt.date(2023, 6, 30)
+
+
+@pytest.mark.slow
+def test_zl_forecast_tables_are_out_of_sample_ordered_and_additive(definitions, resources):
+    run_job(definitions, "zl_job", dt.date(2021, 12, 15), END,
+            assets=["zl/exchange_sessions", "zl/futures_ohlcv_1d", "zl/master_features"])
+    run_job(definitions, "zl_job", START, END,
+            assets=["zl/pinball_bands", "zl/shap_values", "zl/force_lines", "zl/model_registry"])
+    warehouse = resources["warehouse"].get_backend()
+    bands = warehouse.read("SELECT * FROM predictions.quantiles ORDER BY horizon, date")
+    sessions = warehouse.read(
+        "SELECT COUNT(*) AS n FROM dim.exchange_sessions WHERE date BETWEEN @a AND @b",
+        {"a": START, "b": END})["n"][0]
+    assert bands.group_by("horizon").len().sort("horizon")["len"].to_list() == [sessions, sessions]
+    ordered = bands.select(
+        (pl.col("p10") <= pl.col("p25")) & (pl.col("p25") <= pl.col("p50"))
+        & (pl.col("p50") <= pl.col("p75")) & (pl.col("p75") <= pl.col("p90"))
+    ).to_series()
+    assert ordered.all()
+    assert (bands["trained_through"] < bands["date"]).all()  # out of sample
+    registry = warehouse.read("SELECT * FROM predictions.model_registry")
+    # models first used in the range are registered, each trained only on earlier sessions
+    assert registry.height >= 1
+    assert set(registry["model_version"]) <= set(bands["model_version"])
+    assert (registry["train_end"] < registry["date"]).all()
+    assert (registry["n_train"] >= 252).all()
+    lines = warehouse.read("SELECT * FROM explainability.force_lines")
+    total = lines["base_value"] + lines["shap_sum"] + lines["shap_other"]
+    assert ((total - lines["p50_prediction"]).abs() < 1e-6).all()
+    shap = warehouse.read(
+        "SELECT date, horizon, SUM(shap_value) + ANY_VALUE(base_value) AS p50 "
+        "FROM explainability.shap_values GROUP BY date, horizon"
+    ).join(lines.select("date", "horizon", "p50_prediction"), on=["date", "horizon"])
+    assert shap.height == lines.height and ((shap["p50"] - shap["p50_prediction"]).abs() < 1e-6).all()
