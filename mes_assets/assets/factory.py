@@ -6,7 +6,7 @@ import dagster as dg
 from mes_assets.assets.calibration import build_calibration_asset
 from mes_assets.assets.features import build_features_asset
 from mes_assets.assets.fibonacci import build_fib_asset
-from mes_assets.assets.forecasts import build_forecast_assets
+from mes_assets.assets.forecasts import build_forecast_assets, build_model_health_asset
 from mes_assets.forecasts import HORIZON_SESSIONS
 from mes_assets.assets.market_data import build_bars_asset
 from mes_assets.assets.sessions import build_sessions_asset
@@ -21,5 +21,6 @@ def instrument_assets(spec: InstrumentSpec) -> list[dg.AssetsDefinition]:
     features = build_features_asset(spec, [bars, sessions, calibration])
     family = [sessions, bars, calibration, fib, features]
     if any(h in HORIZON_SESSIONS for h in spec.mc_horizons):  # intraday MES model: not yet
-        family.append(build_forecast_assets(spec, features))
+        forecasts = build_forecast_assets(spec, features)
+        family += [forecasts, build_model_health_asset(spec, forecasts)]
     return family

@@ -5,9 +5,11 @@ import polars as pl
 
 from mes_assets.assets._slices import instrument_warehouse, now_utc
 from mes_assets.forecasts import HORIZON_SESSIONS, forecast_tables
+from mes_assets.model_health import model_health
 from mes_assets.instruments import InstrumentSpec
 from mes_assets.partitions import partition_dates, trading_day_partitions
 
+HEALTH_TABLE = "predictions.model_metrics"
 TABLES = {
     "pinball_bands": "predictions.quantiles",
     "shap_values": "explainability.shap_values",
@@ -62,3 +64,40 @@ def build_forecast_assets(spec: InstrumentSpec, features_asset: dg.AssetsDefinit
             )
 
     return _model
+
+
+def build_model_health_asset(spec: InstrumentSpec, forecasts: dg.AssetsDefinition) -> dg.AssetsDefinition:
+    @dg.asset(
+        name="model_health",
+        key_prefix=[spec.key_prefix],
+        group_name=spec.key_prefix,
+        deps=[dg.AssetKey([spec.key_prefix, "pinball_bands"])],
+        partitions_def=trading_day_partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        required_resource_keys={spec.warehouse_key},
+        pool="warehouse",
+        kinds={"bigquery", "polars"},
+        description=f"{spec.symbol} rolling 60-forecast band coverage, pinball loss and Kupiec test.",
+    )
+    def _health(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        start, end = partition_dates(context)
+        warehouse = instrument_warehouse(context, spec)
+        bands = warehouse.read(
+            "SELECT * FROM predictions.quantiles WHERE symbol = @symbol AND date <= @end_date",
+            {"symbol": spec.symbol, "end_date": end},
+        )
+        closes = warehouse.read(
+            "SELECT date, close FROM features.master_features WHERE symbol = @symbol AND date <= @end_date",
+            {"symbol": spec.symbol, "end_date": end},
+        )
+        days = [d for d in closes["date"].to_list() if start <= d <= end]
+        rows = model_health(spec.symbol, bands, closes, days, now_utc()) if bands.height else pl.DataFrame()
+        warehouse.replace_slice(HEALTH_TABLE, rows, start=start, end=end, symbol=spec.symbol)
+        latest = rows.sort("date").group_by("horizon").last() if rows.height else pl.DataFrame()
+        return dg.MaterializeResult(metadata={
+            "table": HEALTH_TABLE, "dagster/row_count": rows.height,
+            **{f"coverage_80_{r['horizon']}": round(r["coverage_80"], 3) for r in latest.iter_rows(named=True)},
+            **{f"kupiec_p_{r['horizon']}": round(r["kupiec_p_value"], 4) for r in latest.iter_rows(named=True)},
+        })
+
+    return _health

@@ -44,3 +44,26 @@ def test_zl_forecast_tables_are_out_of_sample_ordered_and_additive(definitions, 
         "FROM explainability.shap_values GROUP BY date, horizon"
     ).join(lines.select("date", "horizon", "p50_prediction"), on=["date", "horizon"])
     assert shap.height == lines.height and ((shap["p50"] - shap["p50_prediction"]).abs() < 1e-6).all()
+
+
+@pytest.mark.slow
+def test_model_health_counts_only_outcomes_known_by_each_date(definitions, resources):
+    day = dt.date(2023, 6, 30)
+    run_job(definitions, "zl_job", dt.date(2021, 12, 15), day,
+            assets=["zl/exchange_sessions", "zl/futures_ohlcv_1d", "zl/master_features"])
+    run_job(definitions, "zl_job", dt.date(2022, 12, 1), day,
+            assets=["zl/pinball_bands", "zl/shap_values", "zl/force_lines", "zl/model_registry"])
+    run_job(definitions, "zl_job", day, day, assets=["zl/model_health"])
+    warehouse = resources["warehouse"].get_backend()
+    health = warehouse.read("SELECT * FROM predictions.model_metrics WHERE horizon = '1w'").row(0, named=True)
+    # independent recomputation: the last 60 one-week forecasts whose target session closed by D
+    bands = warehouse.read(
+        "SELECT q.*, f.close AS outcome FROM predictions.quantiles q "
+        "JOIN features.master_features f ON f.date = q.target_date AND f.symbol = q.symbol "
+        "WHERE q.horizon = '1w' AND q.target_date <= @d ORDER BY q.date", {"d": day},
+    ).tail(60)
+    inside = ((bands["outcome"] >= bands["p10"]) & (bands["outcome"] <= bands["p90"])).mean()
+    assert health["n_obs"] == bands.height == 60
+    assert abs(health["coverage_80"] - inside) < 1e-12
+    assert bands["target_date"].max() <= day < bands["date"].max() + dt.timedelta(days=10)
+    assert 0.0 <= health["kupiec_p_value"] <= 1.0
