@@ -8,6 +8,7 @@ import dagster as dg
 import polars as pl
 
 from mes_assets.instruments import InstrumentSpec
+from mes_assets.partitions import trading_day_partitions
 from mes_assets.warehouse.base import WarehouseBackend
 
 UTC = dt.timezone.utc
@@ -59,3 +60,36 @@ def slice_metadata(
     metadata.update({f"dates_{k}": int(v) for k, v in status_counts.items()})
     metadata.update(dict(extra or {}))
     return metadata
+
+
+def family_key(spec: InstrumentSpec, name: str) -> dg.AssetKey:
+    return dg.AssetKey([spec.key_prefix, name])
+
+
+def family_asset(
+    spec: InstrumentSpec,
+    name: str,
+    *,
+    description: str,
+    kinds: set[str],
+    deps: list | None = None,
+    extra_resources: tuple[str, ...] = (),
+    check_specs: list[dg.AssetCheckSpec] | None = None,
+):
+    """The decorator every date-partitioned asset of an instrument family uses.
+
+    Partitioned by trading day, single-run backfills, written through the family's audience
+    warehouse, in the ``warehouse`` concurrency pool.
+    """
+    return dg.asset(
+        key=family_key(spec, name),
+        group_name=spec.key_prefix,
+        deps=deps or [],
+        partitions_def=trading_day_partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        required_resource_keys={spec.warehouse_key, *extra_resources},
+        pool="warehouse",
+        kinds=kinds,
+        check_specs=check_specs,
+        description=description,
+    )

@@ -3,12 +3,12 @@
 import dagster as dg
 import polars as pl
 
-from mes_assets.assets._slices import instrument_warehouse, slice_metadata, weekdays
+from mes_assets.assets._slices import family_asset, instrument_warehouse, slice_metadata, weekdays
 from mes_assets.assets.drivers import COT_TABLE, FRED_TABLE, cftc_cot, fred_sentiment_daily
 from mes_assets.calibration import calibrated_spec
 from mes_assets.features import build_features
 from mes_assets.instruments import InstrumentSpec
-from mes_assets.partitions import partition_dates, trading_day_partitions
+from mes_assets.partitions import partition_dates
 from mes_assets.warehouse.sql_files import read_sql
 
 TABLE = "features.master_features"
@@ -32,16 +32,9 @@ def _inputs(warehouse, spec: InstrumentSpec, end):
 
 
 def build_features_asset(spec: InstrumentSpec, upstream: list[dg.AssetsDefinition]) -> dg.AssetsDefinition:
-    @dg.asset(
-        name="master_features",
-        key_prefix=[spec.key_prefix],
-        group_name=spec.key_prefix,
+    @family_asset(
+        spec, "master_features", kinds={"bigquery", "polars"},
         deps=[*upstream, fred_sentiment_daily, cftc_cot],
-        partitions_def=trading_day_partitions,
-        backfill_policy=dg.BackfillPolicy.single_run(),
-        required_resource_keys={spec.warehouse_key},
-        pool="warehouse",
-        kinds={"bigquery", "polars"},
         description=f"{spec.symbol} point-in-time features (price, FRED, COT by release date, policy regimes).",
     )
     def _features(context: dg.AssetExecutionContext) -> dg.MaterializeResult:

@@ -3,13 +3,19 @@
 import dagster as dg
 import polars as pl
 
-from mes_assets.assets._slices import instrument_warehouse, slice_metadata, weekdays
+from mes_assets.assets._slices import (
+    family_asset,
+    family_key,
+    instrument_warehouse,
+    slice_metadata,
+    weekdays,
+)
 from mes_assets.calendars import exchange_sessions
 from mes_assets.calibration import calibrated_spec
 from mes_assets.checks import fib_level_violations, leg_dir_mismatches
 from mes_assets.fibonacci import RTH_BARS_SQL, compute_fib_levels
 from mes_assets.instruments import InstrumentSpec
-from mes_assets.partitions import partition_dates, trading_day_partitions
+from mes_assets.partitions import partition_dates
 from mes_assets.warehouse.sql_files import read_sql
 
 TABLE = "signals.fib_levels"
@@ -41,17 +47,10 @@ def _check_results(stored: pl.DataFrame, bars: pl.DataFrame) -> list[dg.AssetChe
 
 
 def build_fib_asset(spec: InstrumentSpec, upstream: list[dg.AssetsDefinition]) -> dg.AssetsDefinition:
-    key = dg.AssetKey([spec.key_prefix, "fib_levels"])
+    key = family_key(spec, "fib_levels")
 
-    @dg.asset(
-        key=key,
-        group_name=spec.key_prefix,
-        deps=upstream,
-        partitions_def=trading_day_partitions,
-        backfill_policy=dg.BackfillPolicy.single_run(),
-        required_resource_keys={spec.warehouse_key},
-        pool="warehouse",
-        kinds={"bigquery", "numba"},
+    @family_asset(
+        spec, "fib_levels", kinds={"bigquery", "numba"}, deps=upstream,
         check_specs=[dg.AssetCheckSpec(name, asset=key) for name in CHECKS],
         description=(
             f"{spec.symbol} Fibonacci ladder of the last confirmed zig-zag leg "

@@ -3,7 +3,7 @@
 import dagster as dg
 import polars as pl
 
-from mes_assets.assets._slices import instrument_warehouse, now_utc
+from mes_assets.assets._slices import family_asset, family_key, instrument_warehouse, now_utc
 from mes_assets.forecasts import HORIZON_SESSIONS, forecast_tables
 from mes_assets.model_health import model_health
 from mes_assets.instruments import InstrumentSpec
@@ -67,16 +67,9 @@ def build_forecast_assets(spec: InstrumentSpec, features_asset: dg.AssetsDefinit
 
 
 def build_model_health_asset(spec: InstrumentSpec, forecasts: dg.AssetsDefinition) -> dg.AssetsDefinition:
-    @dg.asset(
-        name="model_health",
-        key_prefix=[spec.key_prefix],
-        group_name=spec.key_prefix,
-        deps=[dg.AssetKey([spec.key_prefix, "pinball_bands"])],
-        partitions_def=trading_day_partitions,
-        backfill_policy=dg.BackfillPolicy.single_run(),
-        required_resource_keys={spec.warehouse_key},
-        pool="warehouse",
-        kinds={"bigquery", "polars"},
+    @family_asset(
+        spec, "model_health", kinds={"bigquery", "polars"},
+        deps=[family_key(spec, "pinball_bands")],
         description=f"{spec.symbol} rolling 60-forecast band coverage, pinball loss and Kupiec test.",
     )
     def _health(context: dg.AssetExecutionContext) -> dg.MaterializeResult:

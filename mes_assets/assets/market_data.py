@@ -7,6 +7,8 @@ import dagster as dg
 import polars as pl
 
 from mes_assets.assets._slices import (
+    family_asset,
+    family_key,
     instrument_warehouse,
     now_utc,
     read_sessions,
@@ -19,7 +21,7 @@ from mes_assets.bars import (
     minute_bars_table_frame,
 )
 from mes_assets.instruments import InstrumentSpec
-from mes_assets.partitions import partition_dates, trading_day_partitions
+from mes_assets.partitions import partition_dates
 
 
 def bars_asset_name(spec: InstrumentSpec) -> str:
@@ -69,17 +71,11 @@ def _orphan_check(extra: dict) -> dg.AssetCheckResult:
 
 
 def build_bars_asset(spec: InstrumentSpec, sessions_asset: dg.AssetsDefinition) -> dg.AssetsDefinition:
-    key = dg.AssetKey([spec.key_prefix, bars_asset_name(spec)])
+    key = family_key(spec, bars_asset_name(spec))
 
-    @dg.asset(
-        key=key,
-        group_name=spec.key_prefix,
-        deps=[sessions_asset],
-        partitions_def=trading_day_partitions,
-        backfill_policy=dg.BackfillPolicy.single_run(),
-        required_resource_keys={spec.warehouse_key, "recorded_data"},
-        pool="warehouse",
-        kinds={"bigquery", "polars"},
+    @family_asset(
+        spec, bars_asset_name(spec), kinds={"bigquery", "polars"}, deps=[sessions_asset],
+        extra_resources=("recorded_data",),
         check_specs=[dg.AssetCheckSpec(
             ORPHAN_CHECK, asset=key,
             description="Every recorded bar falls in an exchange session (else: fix the calendar "

@@ -3,24 +3,17 @@
 
 import dagster as dg
 
-from mes_assets.assets._slices import instrument_warehouse, slice_metadata, weekdays
+from mes_assets.assets._slices import family_asset, instrument_warehouse, slice_metadata, weekdays
 from mes_assets.calendars import exchange_sessions
 from mes_assets.instruments import InstrumentSpec
-from mes_assets.partitions import partition_dates, trading_day_partitions
+from mes_assets.partitions import partition_dates
 
 TABLE = "dim.exchange_sessions"
 
 
 def build_sessions_asset(spec: InstrumentSpec) -> dg.AssetsDefinition:
-    @dg.asset(
-        name="exchange_sessions",
-        key_prefix=[spec.key_prefix],
-        group_name=spec.key_prefix,
-        partitions_def=trading_day_partitions,
-        backfill_policy=dg.BackfillPolicy.single_run(),
-        required_resource_keys={spec.warehouse_key},
-        pool="warehouse",
-        kinds={"bigquery", "pandas"},
+    @family_asset(
+        spec, "exchange_sessions", kinds={"bigquery", "pandas"},
         description=f"{spec.symbol} trading sessions and RTH windows from {spec.calendar_name}.",
     )
     def _sessions(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
