@@ -432,8 +432,9 @@ def cot_report_features(cot: pl.DataFrame) -> pl.DataFrame:
     rel = _days(frame["release_date"])
 
     def arr(col: str) -> tuple[np.ndarray, np.ndarray]:
-        # (values, present): the 0 put in for a null is only a placeholder for the vectorised
-        # arithmetic; every output below is masked by its *_ok flag, so a null never becomes 0.
+        # (values, present): a null is stored as 0 only to keep the integer array dense for the
+        # vectorised arithmetic; every output below is masked by its *_ok flag, so a null never
+        # becomes 0 in a feature.
         s = frame[col]
         return s.fill_null(0).to_numpy().astype(np.int64), s.is_not_null().to_numpy()
 
