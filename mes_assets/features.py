@@ -290,19 +290,23 @@ def _bar_close_us(asof_times: object, bars: pl.DataFrame) -> np.ndarray:
     return close_us
 
 
+def _lag_diff(x: np.ndarray, lag: int) -> np.ndarray:
+    """``x[t] - x[t-lag]``, NaN where ``t < lag``."""
+    out = np.full(x.shape[0], np.nan)
+    if x.shape[0] > lag:
+        out[lag:] = x[lag:] - x[:-lag]
+    return out
+
+
 def _bar_features(frame: pl.DataFrame, zigzag_k: float) -> dict[str, np.ndarray]:
     high = frame["high"].to_numpy()
     low = frame["low"].to_numpy()
     close = frame["close"].to_numpy()
     n = close.shape[0]
     logc = np.log(close)
-    ret_1d = np.full(n, np.nan)
-    ret_5d = np.full(n, np.nan)
+    ret_1d = _lag_diff(logc, 1)
+    ret_5d = _lag_diff(logc, 5)
     rv = np.full(n, np.nan)
-    if n > 1:
-        ret_1d[1:] = logc[1:] - logc[:-1]
-    if n > 5:
-        ret_5d[5:] = logc[5:] - logc[:-5]
     w = REALIZED_VOL_WINDOW
     if n > w:  # returns are rows 1..n-1; the window ending at row i holds rows i-w+1..i, i >= w
         windows = np.lib.stride_tricks.sliding_window_view(ret_1d[1:], w)
@@ -348,13 +352,8 @@ def _fred_series(fred: pl.DataFrame, sid: str, bar_days: np.ndarray) -> dict[str
     s = s.filter(pl.col("value").is_not_null())  # FRED "." / blank: no observation, never 0
     obs_day = _days(s["date"])
     val = s["value"].to_numpy().astype(np.float64)
-    m = val.shape[0]
-    chg1 = np.full(m, np.nan)
-    chg5 = np.full(m, np.nan)
-    if m > 1:
-        chg1[1:] = val[1:] - val[:-1]
-    if m > 5:
-        chg5[5:] = val[5:] - val[:-5]
+    chg1 = _lag_diff(val, 1)
+    chg5 = _lag_diff(val, 5)
     n = bar_days.shape[0]
     out = {k: np.full(n, np.nan) for k in ("level", "chg1", "chg5")}
     used_day = np.full(n, -1, dtype=np.int64)

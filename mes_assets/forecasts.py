@@ -64,7 +64,8 @@ def forecast_tables(
         pl.Series("feature_asof", features["feature_asof"].to_numpy()[idx]).cast(pl.Datetime("us", "UTC")),
         pl.lit(computed_at).cast(pl.Datetime("us", "UTC")).alias("computed_at"),
     )
-    contribs, base = _shap_for(result, features, preds)
+    X = feature_matrix(features)
+    contribs, base = _shap_for(result, X, preds)
     groups = group_sums(contribs, FEATURE_COLUMNS)
     lines = force_lines(preds["date"].to_list(), groups, base, preds["p50_raw"].to_numpy())
     lines = lines.with_columns(
@@ -72,14 +73,13 @@ def forecast_tables(
         pl.lit("log_return").alias("output_unit"), preds["model_version"],
         pl.lit(CALC_VERSION).alias("calc_version"),
     ).filter(pl.col("date").is_between(start, end))
-    shap_long = _shap_long(symbol, horizon, features, preds, contribs, base, start, end)
+    shap_long = _shap_long(symbol, horizon, X, preds, contribs, base, start, end)
     registry = _registry(symbol, horizon, result, start, end, computed_at)
     rate = float(preds["crossed"].mean()) if preds.height else float("nan")
     return ForecastTables(quantiles, shap_long, lines, registry, rate)
 
 
-def _shap_for(result: WalkForwardResult, features: pl.DataFrame, preds: pl.DataFrame):
-    X = feature_matrix(features)
+def _shap_for(result: WalkForwardResult, X: np.ndarray, preds: pl.DataFrame):
     contribs = np.empty((preds.height, len(FEATURE_COLUMNS)))
     base = np.empty(preds.height)
     versions = preds["model_version"].to_numpy()
@@ -90,10 +90,10 @@ def _shap_for(result: WalkForwardResult, features: pl.DataFrame, preds: pl.DataF
     return contribs, base
 
 
-def _shap_long(symbol, horizon, features, preds, contribs, base, start, end) -> pl.DataFrame:
+def _shap_long(symbol, horizon, X_all, preds, contribs, base, start, end) -> pl.DataFrame:
     keep = preds["date"].is_between(start, end).to_numpy()
     n, m = int(keep.sum()), len(FEATURE_COLUMNS)
-    X = feature_matrix(features)[preds["session_index"].to_numpy()[keep]]
+    X = X_all[preds["session_index"].to_numpy()[keep]]
     return pl.DataFrame({
         "date": np.repeat(preds["date"].to_numpy()[keep], m),
         "symbol": [symbol] * (n * m),

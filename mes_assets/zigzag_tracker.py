@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from mes_assets.fibonacci import segment_bounds
 from mes_assets.kernels.atr import AtrState, initial_atr_state, wilder_atr_resume
 from mes_assets.kernels.zigzag import HIGH, ZigZagState, initial_state, zigzag
 
@@ -118,12 +119,10 @@ def advance(
     missing = sorted({d for d in dates if d not in position})
     if missing:
         raise ValueError(f"{symbol}: bars dated on non-session days {missing[:3]}")
-    # chunk boundaries where a recorded session is skipped (hole): restart there
-    previous = [state.last_session_date, *dates[:-1]]
-    starts = [
-        i for i, (before, now) in enumerate(zip(previous, dates, strict=True))
-        if before is not None and before in position and position[now] - position[before] > 1
-    ]
+    # restart after a hole, by the same rule as the fib levels, continuing from the cursor's session
+    cursor_day = [state.last_session_date] if state.last_session_date in position else []
+    bounds = segment_bounds(cursor_day + dates, session_dates)
+    starts = [first - len(cursor_day) for first, _ in bounds if first > 0]
     pivots: list[ConfirmedPivot] = []
     for lo, hi in zip([0, *starts], [*starts, len(dates)], strict=True):
         if lo == hi:
