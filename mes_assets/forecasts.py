@@ -63,6 +63,11 @@ def forecast_tables(
                   dtype=pl.Date),
         pl.Series("feature_asof", features["feature_asof"].to_numpy()[idx]).cast(pl.Datetime("us", "UTC")),
         pl.lit(computed_at).cast(pl.Datetime("us", "UTC")).alias("computed_at"),
+        "conformal_n",
+        pl.col("margin_80").fill_nan(None),
+        pl.col("margin_50").fill_nan(None),
+        pl.lit(None, pl.Datetime("us", "UTC")).alias("origin_ts"),
+        pl.lit(None, pl.Datetime("us", "UTC")).alias("target_ts"),
     )
     X = feature_matrix(features)
     contribs, base = _shap_for(result, X, preds)

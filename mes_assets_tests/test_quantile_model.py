@@ -97,6 +97,32 @@ def test_every_prediction_is_out_of_sample(wf, zl_features: pl.DataFrame) -> Non
     assert wf.registry_frame().height == len(wf.refits)
 
 
+def test_conformal_margins_use_only_earlier_public_outcomes(zl_features: pl.DataFrame) -> None:
+    from mes_assets.kernels.quantile_metrics import conformal_margin
+    from mes_assets.quantile_model import MIN_CONFORMAL_ROWS
+
+    raw = walk_forward(zl_features, H, retrain_every=RETRAIN, conformal=False).predictions
+    cqr = walk_forward(zl_features, H, retrain_every=RETRAIN).predictions
+    y = forward_log_return(zl_features["close"].to_numpy(), H)
+    # P50 untouched; each refit's margin = CQR of the raw bands of rows whose outcome was public
+    # (row + H < first predicted row) — recomputed here independently of walk_forward.
+    assert np.array_equal(raw["p50"].to_numpy(), cqr["p50"].to_numpy())
+    applied = 0
+    for block in cqr.partition_by("model_version", maintain_order=True):
+        first = int(block["session_index"][0])
+        past = raw.filter((pl.col("session_index") + H < first))
+        if past.height < MIN_CONFORMAL_ROWS:
+            assert block["conformal_n"][0] == past.height and block["margin_80"].is_nan().all()
+            continue
+        applied += 1
+        yy = y[past["session_index"].to_numpy()]
+        m80 = conformal_margin(yy, past["p10"].to_numpy(), past["p90"].to_numpy(), 0.8)
+        assert block["margin_80"][0] == pytest.approx(m80, abs=1e-15)
+        own = raw.filter(pl.col("model_version") == block["model_version"][0])
+        assert np.allclose(np.minimum(own["p10"] - m80, own["p25"]), block["p10"].to_numpy()) or m80 < 0
+    assert applied >= 3
+
+
 def test_quantiles_are_non_crossing_and_finite(wf) -> None:
     q = wf.predictions.select(QUANTILE_COLUMNS).to_numpy()
     assert np.isfinite(q).all()

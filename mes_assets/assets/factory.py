@@ -9,7 +9,9 @@ from mes_assets.assets.fibonacci import build_fib_asset
 from mes_assets.assets.forecasts import build_forecast_assets, build_model_health_asset
 from mes_assets.forecasts import HORIZON_SESSIONS
 from mes_assets.assets.market_data import build_bars_asset
+from mes_assets.assets.regime import build_regime_asset
 from mes_assets.assets.sessions import build_sessions_asset
+from mes_assets.assets.shap_stability import build_shap_stability_asset
 from mes_assets.instruments import InstrumentSpec
 
 
@@ -19,8 +21,8 @@ def instrument_assets(spec: InstrumentSpec) -> list[dg.AssetsDefinition]:
     calibration = build_calibration_asset(spec, bars)
     fib = build_fib_asset(spec, [bars, sessions, calibration])
     features = build_features_asset(spec, [bars, sessions, calibration])
-    family = [sessions, bars, calibration, fib, features]
+    family = [sessions, bars, calibration, fib, features, build_regime_asset(spec, features)]
     if any(h in HORIZON_SESSIONS for h in spec.mc_horizons):  # intraday MES model: not yet
         forecasts = build_forecast_assets(spec, features)
-        family += [forecasts, build_model_health_asset(spec, forecasts)]
+        family += [forecasts, build_model_health_asset(spec, forecasts), build_shap_stability_asset(spec)]
     return family

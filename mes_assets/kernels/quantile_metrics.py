@@ -28,6 +28,14 @@ both in the same units (e.g. a return in bps or a price in price units — "loss
   ``x = T``: ``LR = -2 T ln p``). Under the null ``LR ~ chi-square(1)``; the p-value is
   ``P(chi2_1 > LR) = erfc(sqrt(LR / 2))``.
 
+* **Conformalized quantile regression** (Romano, Patterson & Candes 2019, NeurIPS, "Conformalized
+  quantile regression"). For a band ``[lo, hi]`` of nominal coverage ``c`` and ``n`` calibration
+  observations *not used to fit the model*, the conformity score is
+  ``E_i = max(lo_i - y_i, y_i - hi_i)`` (negative inside the band) and the margin is the
+  ``k``-th smallest ``E`` with ``k = ceil((n + 1) c)``. The band
+  ``[lo - margin, hi + margin]`` then covers a new exchangeable observation with probability at
+  least ``c``. The margin may be negative (the raw band was too wide).
+
 Everything here is plain numpy (vectorised, no loops over observations). The public functions
 validate their inputs and raise ``ValueError`` with a clear message; NaN or infinite values are
 rejected (the caller drops rows with a missing realisation before evaluating).
@@ -45,6 +53,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from mes_assets.kernels.types import ArrayLike, BoolArray, FloatArray
 
 __all__ = [
+    "conformal_margin",
     "crossing_rate",
     "historical_quantile_baseline",
     "interval_coverage",
@@ -461,3 +470,35 @@ def historical_quantile_baseline(y_train: ArrayLike, alphas: ArrayLike) -> Float
     yv = _float_1d(y_train, "y_train", min_size=1)
     out: FloatArray = np.quantile(yv, a, method="linear")
     return out
+
+
+def conformal_margin(y_cal: ArrayLike, lower: ArrayLike, upper: ArrayLike, coverage: float) -> float:
+    """CQR margin of a band from out-of-sample calibration rows (see module docstring).
+
+    Parameters
+    ----------
+    y_cal, lower, upper
+        Calibration realisations and the band the model predicted for them, shape ``(n,)``,
+        ``n >= 1``, finite, loss units. The rows must be out of sample for the model whose band
+        is being adjusted (e.g. earlier walk-forward predictions whose outcomes are public).
+    coverage
+        Nominal coverage ``c`` in (0, 1), e.g. 0.8 for ``[P10, P90]``.
+
+    Returns
+    -------
+    float
+        Margin in loss units to subtract from ``lower`` and add to ``upper``. When
+        ``k = ceil((n + 1) c) > n`` there are too few rows for a finite guarantee and the largest
+        score is returned (the most conservative finite choice).
+    """
+    yv = _float_1d(y_cal, "y_cal", min_size=1)
+    lo = _float_1d(lower, "lower")
+    hi = _float_1d(upper, "upper")
+    _same_length(yv.shape[0], lo.shape[0], "lower")
+    _same_length(yv.shape[0], hi.shape[0], "upper")
+    if not 0.0 < coverage < 1.0:
+        raise ValueError(f"coverage must be in (0, 1), got {coverage!r}")
+    scores = np.maximum(lo - yv, yv - hi)
+    n = scores.shape[0]
+    k = min(n, math.ceil((n + 1) * coverage))  # 1-based rank of the order statistic
+    return float(np.partition(scores, k - 1)[k - 1])

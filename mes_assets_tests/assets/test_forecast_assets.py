@@ -67,3 +67,27 @@ def test_model_health_counts_only_outcomes_known_by_each_date(definitions, resou
     assert abs(health["coverage_80"] - inside) < 1e-12
     assert bands["target_date"].max() <= day < bands["date"].max() + dt.timedelta(days=10)
     assert 0.0 <= health["kupiec_p_value"] <= 1.0
+
+
+@pytest.mark.slow
+def test_regime_and_shap_stability_tables_for_a_real_range(definitions, resources):
+    start, end = dt.date(2023, 3, 1), dt.date(2023, 6, 30)
+    run_job(definitions, "drivers_job", dt.date(2021, 12, 15), end)
+    run_job(definitions, "zl_job", dt.date(2021, 12, 15), end,
+            assets=["zl/exchange_sessions", "zl/futures_ohlcv_1d", "zl/master_features"])
+    run_job(definitions, "zl_job", start, end, assets=["zl/force_lines", "zl/pinball_bands",
+                                                      "zl/shap_values", "zl/model_registry"])
+    run_job(definitions, "zl_job", start, end, assets=["zl/regime_state", "zl/shap_stability"])
+    warehouse = resources["warehouse"].get_backend()
+    regime = warehouse.read("SELECT * FROM predictions.regime_state ORDER BY date")
+    sessions = warehouse.read(
+        "SELECT date FROM dim.exchange_sessions WHERE date BETWEEN @a AND @b ORDER BY date",
+        {"a": start, "b": end})
+    assert regime["date"].to_list() == sessions["date"].to_list()
+    assert set(regime["status"]) == {"ok"} and (regime["trained_through"] < regime["date"]).all()
+    stability = warehouse.read("SELECT * FROM explainability.shap_stability ORDER BY horizon, date")
+    assert stability.group_by("horizon").len()["len"].to_list() == [sessions.height] * 2
+    # forecasts start 2023-01 (252 + h sessions in): the first 19 per horizon lack history
+    assert set(stability["status"]) <= {"ok", "insufficient_history", "no_group_signal"}
+    ok = stability.filter(pl.col("status") == "ok")
+    assert ok.height > 0 and (ok["n_obs"] >= 20).all()
