@@ -1,7 +1,8 @@
 """Rolling model health (SPEC section 5, check 1) from stored pinball bands and realised closes.
 
 At evaluation date D only forecasts whose outcome was known by D's close count (target_date <=
-D): the last WINDOW of them, by forecast date. Coverage of the 80 % [p10, p90] and 50 % [p25, p75]
+D): those made on the last WINDOW forecast dates (daily horizons: the last WINDOW forecasts;
+intraday horizons: every five-minute origin of the last WINDOW sessions). Coverage of the 80 % [p10, p90] and 50 % [p25, p75]
 bands, pinball loss per quantile (price units) and its change against the WINDOW forecasts before,
 the share of forecasts that crossed before sorting, and Kupiec's POF test of the 80 % band.
 Fewer than MIN_OBS realised forecasts: no row (not enough evidence to call the model healthy).
@@ -26,24 +27,43 @@ def _pinball(window: pl.DataFrame) -> np.ndarray:
     return pinball_loss(window["outcome"].to_numpy(), q, np.array(ALPHAS))
 
 
-def model_health(
-    symbol: str, bands: pl.DataFrame, closes: pl.DataFrame, dates: list[dt.date], computed_at: dt.datetime
-) -> pl.DataFrame:
-    """predictions.model_metrics rows for each evaluation date and horizon in ``bands``."""
-    realised = bands.join(
+def realised_outcomes(bands: pl.DataFrame, closes: pl.DataFrame, bar_closes: pl.DataFrame | None = None) -> pl.DataFrame:
+    """``bands`` with the realised price ``outcome``: the close of ``target_date`` for daily rows
+    (``closes``: date, close), the close of the five-minute bar ending at ``target_ts`` for
+    intraday rows (``bar_closes``: bar_end, close). Forecasts without an outcome yet are dropped."""
+    daily = bands.filter(pl.col("target_ts").is_null()).join(
         closes.select(pl.col("date").alias("target_date"), pl.col("close").alias("outcome")),
         on="target_date", how="inner",
-    ).sort("date")
+    )
+    if bar_closes is None or bar_closes.is_empty():
+        return daily
+    intraday = bands.filter(pl.col("target_ts").is_not_null()).join(
+        bar_closes.select(pl.col("bar_end").cast(pl.Datetime("us", "UTC")).alias("target_ts"),
+                          pl.col("close").alias("outcome")),
+        on="target_ts", how="inner",
+    )
+    return pl.concat([daily, intraday])
+
+
+def model_health(
+    symbol: str, realised: pl.DataFrame, dates: list[dt.date], computed_at: dt.datetime
+) -> pl.DataFrame:
+    """predictions.model_metrics rows for each evaluation date and horizon in ``realised``
+    (:func:`realised_outcomes`)."""
+    order = ["date", "origin_ts"] if "origin_ts" in realised.columns else ["date"]
+    realised = realised.sort(order, nulls_last=False)
     rows = []
     for horizon in sorted(set(realised["horizon"])):
         per_h = realised.filter(pl.col("horizon") == horizon)
         for day in dates:
             known = per_h.filter(pl.col("target_date") <= day)
-            window = known.tail(WINDOW)
+            forecast_days = known["date"].unique().sort()
+            recent, earlier = forecast_days.tail(WINDOW), forecast_days.head(max(forecast_days.len() - WINDOW, 0))
+            window = known.filter(pl.col("date").is_in(recent.implode()))
             if window.height < MIN_OBS:
                 continue
             losses = _pinball(window)
-            before = known.head(max(known.height - WINDOW, 0)).tail(WINDOW)
+            before = known.filter(pl.col("date").is_in(earlier.tail(WINDOW).implode()))
             change = float(losses.mean() - _pinball(before).mean()) if before.height >= MIN_OBS else None
             y = window["outcome"].to_numpy()
             outside = int(np.sum((y < window["p10"].to_numpy()) | (y > window["p90"].to_numpy())))

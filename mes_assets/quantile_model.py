@@ -191,13 +191,14 @@ def forward_log_return(close: Any, horizon_sessions: int) -> np.ndarray:
     return out
 
 
-def feature_matrix(features: pl.DataFrame) -> np.ndarray:
-    """Float64 matrix of :data:`FEATURE_COLUMNS`, SQL NULL -> NaN (XGBoost's missing value)."""
-    missing = [c for c in FEATURE_COLUMNS if c not in features.columns]
+def feature_matrix(features: pl.DataFrame, columns: tuple[str, ...] = FEATURE_COLUMNS) -> np.ndarray:
+    """Float64 matrix of ``columns`` (default :data:`FEATURE_COLUMNS`), SQL NULL -> NaN
+    (XGBoost's missing value)."""
+    missing = [c for c in columns if c not in features.columns]
     if missing:
         raise ValueError(f"features lack model columns {missing}")
     return (
-        features.select(pl.col(c).cast(pl.Float64) for c in FEATURE_COLUMNS)
+        features.select(pl.col(c).cast(pl.Float64) for c in columns)
         .to_numpy()
         .astype(np.float64, copy=False)
     )
@@ -413,7 +414,7 @@ def p50_shap(booster: xgb.Booster, X: np.ndarray) -> tuple[np.ndarray, np.ndarra
     ``1e-5 * max|P50|`` — XGBoost computes in float32).
     """
     Xm = np.asarray(X, dtype=np.float64)
-    d = xgb.DMatrix(Xm, missing=np.nan, feature_names=list(FEATURE_COLUMNS))
+    d = xgb.DMatrix(Xm, missing=np.nan, feature_names=booster.feature_names or list(FEATURE_COLUMNS))
     c = np.asarray(booster.predict(d, pred_contribs=True), dtype=np.float64)
     pred = np.asarray(booster.predict(d), dtype=np.float64)
     if c.ndim == 3:

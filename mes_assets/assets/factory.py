@@ -7,7 +7,6 @@ from mes_assets.assets.calibration import build_calibration_asset
 from mes_assets.assets.features import build_features_asset
 from mes_assets.assets.fibonacci import build_fib_asset
 from mes_assets.assets.forecasts import build_forecast_assets, build_model_health_asset
-from mes_assets.forecasts import HORIZON_SESSIONS
 from mes_assets.assets.market_data import build_bars_asset
 from mes_assets.assets.regime import build_regime_asset
 from mes_assets.assets.sessions import build_sessions_asset
@@ -22,7 +21,6 @@ def instrument_assets(spec: InstrumentSpec) -> list[dg.AssetsDefinition]:
     fib = build_fib_asset(spec, [bars, sessions, calibration])
     features = build_features_asset(spec, [bars, sessions, calibration])
     family = [sessions, bars, calibration, fib, features, build_regime_asset(spec, features)]
-    if any(h in HORIZON_SESSIONS for h in spec.mc_horizons):  # intraday MES model: not yet
-        forecasts = build_forecast_assets(spec, features)
-        family += [forecasts, build_model_health_asset(spec, forecasts), build_shap_stability_asset(spec)]
+    forecasts = build_forecast_assets(spec, features)
+    family += [forecasts, build_model_health_asset(spec, forecasts), build_shap_stability_asset(spec)]
     return family

@@ -91,3 +91,57 @@ def test_regime_and_shap_stability_tables_for_a_real_range(definitions, resource
     assert set(stability["status"]) <= {"ok", "insufficient_history", "no_group_signal"}
     ok = stability.filter(pl.col("status") == "ok")
     assert ok.height > 0 and (ok["n_obs"] >= 20).all()
+
+
+@pytest.mark.slow
+def test_mes_intraday_forecasts_are_in_session_out_of_sample_and_private(definitions, resources):
+    """The ES-proxy sample (three FirstRate windows, 35 RTH sessions): 5m/15m/60m bands per origin."""
+    from mes_assets.calendars import exchange_sessions
+    from mes_assets.instruments import MES
+    from mes_assets.intraday_features import intraday_features
+    from mes_assets.warehouse.sql_files import read_sql
+
+    first, last = dt.date(2023, 3, 8), dt.date(2025, 5, 5)
+    run_job(definitions, "drivers_job", dt.date(2023, 3, 1), last)
+    run_job(definitions, "mes_job", first, last,
+            assets=["mes/exchange_sessions", "mes/futures_ohlcv_1m", "mes/master_features"])
+    run_job(definitions, "mes_job", first, last, assets=["mes/pinball_bands", "mes/shap_values",
+                                                        "mes/force_lines", "mes/model_registry"])
+    run_job(definitions, "mes_job", dt.date(2025, 4, 21), last, assets=["mes/model_health"])
+    private = resources["private_warehouse"].get_backend()
+    bands = private.read("SELECT * FROM predictions.quantiles ORDER BY horizon, origin_ts")
+    assert set(bands["horizon"]) == {"5m", "15m", "60m"}
+    assert bands["origin_ts"].null_count() == 0 and bands["target_ts"].null_count() == 0
+    minutes = {"5m": 5, "15m": 15, "60m": 60}
+    for row in bands.group_by("horizon").agg(pl.col("origin_ts"), pl.col("target_ts")).iter_rows(named=True):
+        spans = {(t - o).total_seconds() / 60 for o, t in zip(row["origin_ts"], row["target_ts"])}
+        assert spans == {minutes[row["horizon"]]}  # h bars ahead, never across the overnight break
+    assert (bands["target_date"] == bands["date"]).all()
+    assert (bands["trained_through"] < bands["date"]).all()  # refitted before each session
+    # the first 10 recorded RTH sessions only train: forecasts on every later one
+    recorded = private.read("SELECT DISTINCT date FROM market_data.vw_ohlcv_1m_sessionized WHERE is_rth")
+    assert bands.filter(pl.col("horizon") == "5m")["date"].n_unique() == recorded.height - 10
+    # force lines stay additive per origin
+    lines = private.read("SELECT * FROM explainability.force_lines")
+    total = lines["base_value"] + lines["shap_sum"] + lines["shap_other"]
+    assert lines.height == bands.height and ((total - lines["p50_prediction"]).abs() < 1e-6).all()
+    health = private.read("SELECT * FROM predictions.model_metrics")
+    assert set(health["horizon"]) == {"5m", "15m", "60m"}
+    assert ((health["coverage_80"] > 0.5) & (health["coverage_80"] <= 1.0)).all()
+    # point in time: every driver row an origin used was public at the origin (its feature_asof)
+    bars = private.read(read_sql("transforms/rth_bars_5m.sql"),
+                        {"symbol": "MES", "start_date": first, "end_date": last})
+    daily = private.read("SELECT * FROM features.master_features WHERE symbol = 'MES'")
+    feats = intraday_features(bars, daily, 3.0, exchange_sessions(MES, first, last)["date"].to_list())
+    used = feats.filter(pl.col("driver_date").is_not_null()).join(
+        daily.select(pl.col("date").alias("driver_date"), "feature_asof"), on="driver_date")
+    assert used.height > 0 and (used["feature_asof"] <= used["origin_ts"]).all()
+    assert (used["driver_date"] <= used["date"]).all()
+    # no lookahead: features of every origin are unchanged when the later bars are not there yet
+    cut = feats["origin_ts"][1500]
+    prefix = intraday_features(bars.filter(pl.col("bar_end") <= cut), daily, 3.0,
+                               exchange_sessions(MES, first, last)["date"].to_list())
+    assert prefix.equals(feats.head(1501))
+    # nothing intraday or MES in the shared warehouse
+    shared = resources["warehouse"].get_backend()
+    assert shared.read("SELECT COUNT(*) AS n FROM predictions.quantiles")["n"][0] == 0

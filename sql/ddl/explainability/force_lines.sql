@@ -22,7 +22,8 @@ CREATE TABLE IF NOT EXISTS explainability.force_lines (
   plot_scale FLOAT64,            -- 2 sd of the group contributions: right axis runs -plot_scale..+plot_scale
   output_unit STRING,            -- unit of the model output, e.g. 'log_return'
   model_version STRING,
-  calc_version STRING
+  calc_version STRING,
+  origin_ts TIMESTAMP            -- intraday horizons: bar close of the forecast (NULL for daily); EMA runs over origins
 )
 PARTITION BY date
 CLUSTER BY symbol;

@@ -11,7 +11,8 @@ CREATE TABLE IF NOT EXISTS explainability.shap_values (
   feature_value FLOAT64,         -- the feature's value the model saw; NULL when missing
   base_value FLOAT64,            -- expected model output (bias term), same on every row of one prediction
   model_version STRING,
-  feature_group STRING           -- 'vix', 'yield', 'trump', 'cot' or 'other', under the group map in force when written
+  feature_group STRING,          -- 'vix', 'yield', 'trump', 'cot' or 'other', under the group map in force when written
+  origin_ts TIMESTAMP            -- intraday horizons: bar close the forecast was made at (NULL for daily)
 )
 PARTITION BY date
 CLUSTER BY symbol;
