@@ -1,4 +1,4 @@
-"""`mes-assets` command line: the demo (and, as they land, calibrate/backtest/dashboard)."""
+"""`mes-assets` command line: `demo` and `backtest mc` (and, as they land, calibrate/dashboard)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from mes_assets.assets.market_data import bars_asset_name
 from mes_assets.calendars import trading_dates_covering
 from mes_assets.data_dir import REPO_ROOT
 from mes_assets.instruments import INSTRUMENTS, InstrumentSpec
-from mes_assets.jobs import CALIBRATION_JOB, DRIVERS_JOB, instrument_job_name
+from mes_assets.jobs import CALIBRATION_JOB, DRIVERS_JOB, MC_CALIBRATION_JOB, instrument_job_name
 
 # Console logs at WARNING: a range run emits one event per partition and asset.
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -135,10 +135,46 @@ def _run_phase(pool: ProcessPoolExecutor, steps: list[tuple]) -> bool:
     return ok
 
 
+MODEL_ASSETS = ["pinball_bands", "shap_values", "force_lines", "model_registry"]
+
+
 def demo(with_drivers: bool = False) -> int:
     from mes_assets.definitions import defs
 
     started = time.perf_counter()
+    if not _backfill_sample(defs, with_drivers=with_drivers):
+        return 1
+    for spec in INSTRUMENTS:
+        print_ladder(defs, spec)
+    print(f"\ndemo wall time {time.perf_counter() - started:.1f} s. Browse the runs, partitions and "
+          "asset metadata with `make ui`.")
+    return 0
+
+
+def backtest_mc() -> int:
+    """Backfill what the backtest reads (drivers, features, forecasts), run it, print its scores."""
+    from mes_assets.definitions import defs
+
+    started = time.perf_counter()
+    extra = [["master_features"], MODEL_ASSETS]
+    if not _backfill_sample(defs, with_drivers=True, extra_phases=extra, final=MC_CALIBRATION_JOB):
+        return 1
+    cols = ["horizon", "status", "vix_weight", "n_origins", "n_forecasts", "brier_model", "brier_baseline",
+            "brier_skill", "calibration_slope", "baseline_slope", "base_rate", "elapsed_s"]
+    for spec in INSTRUMENTS:
+        warehouse = defs.resources[spec.warehouse_key].get_backend()
+        rows = warehouse.read("SELECT * FROM backtesting.mc_calibration WHERE symbol = @s ORDER BY computed_at DESC",
+                              {"s": spec.symbol})
+        print(f"\n{spec.symbol} ({spec.audience} warehouse) tap-probability backtest, latest run:")
+        print(rows.unique("horizon", keep="first", maintain_order=True).select(cols) if rows.height else "  no rows")
+    print(f"\nbacktest wall time {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+def _backfill_sample(definitions: dg.Definitions, *, with_drivers: bool, extra_phases: list | None = None,
+                     final: str | None = None) -> bool:
+    """Ingest -> k calibration -> fib levels (-> each extra phase of family assets -> final job)."""
+    defs = definitions
     # Create the instance's storage here, once: two workers migrating a fresh SQLite store race.
     dg.DagsterInstance.get().get_runs_count()
     windows = {spec.symbol: sample_windows(spec, defs) for spec in INSTRUMENTS}
@@ -159,17 +195,16 @@ def demo(with_drivers: bool = False) -> int:
         [("zig-zag k calibration", CALIBRATION_JOB, None, None, None)],
         [step for spec in INSTRUMENTS for step in family(spec, ["fib_levels"])],
     ]
+    phases += [[step for spec in INSTRUMENTS for step in family(spec, names)] for names in extra_phases or []]
+    if final:
+        phases.append([(final, final, None, None, None)])
     # Runs inside a phase are independent, so two run at a time (one per core), as two
     # `dagster dev` run workers would; DuckDB writers queue on the file lock.
     with ProcessPoolExecutor(max_workers=2, mp_context=mp.get_context("spawn")) as pool:
         for phase in phases:
             if not _run_phase(pool, phase):
-                return 1
-    for spec in INSTRUMENTS:
-        print_ladder(defs, spec)
-    print(f"\ndemo wall time {time.perf_counter() - started:.1f} s. Browse the runs, partitions and "
-          "asset metadata with `make ui`.")
-    return 0
+                return False
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -181,10 +216,14 @@ def main(argv: list[str] | None = None) -> int:
     demo_parser = sub.add_parser("demo", help="backfill the real sample on the embedded warehouse and print it")
     demo_parser.add_argument("--with-drivers", action="store_true",
                              help="also backfill the shared FRED/COT drivers over the sample dates")
+    backtest_parser = sub.add_parser("backtest", help="out-of-sample backtests on the recorded history")
+    backtest_parser.add_argument("what", choices=["mc"], help="mc: Monte-Carlo tap probabilities (Brier, reliability)")
     args = parser.parse_args(argv)
     pl.Config.set_tbl_cols(20)
     if args.command == "demo":
         return demo(with_drivers=args.with_drivers)
+    if args.command == "backtest":
+        return backtest_mc()
     return 2
 
 

@@ -68,6 +68,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import numbers
+from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -75,6 +76,7 @@ import polars as pl
 
 from mes_assets.kernels.atr import wilder_atr
 from mes_assets.kernels.zigzag import zigzag
+from mes_assets.sources.policy_feeds import CsvFeed, feed_features
 from mes_assets.policy_regimes import POLICY_REGIMES, regime_flags
 
 __all__ = [
@@ -121,6 +123,8 @@ FEATURE_SCHEMA: pl.Schema = pl.Schema(
         "feature_asof": pl.Datetime("us", "UTC"),
         "calc_version": pl.Utf8,
         "dist_to_last_pivot_atr": pl.Float64,
+        "feed_rfs_rin": pl.Float64,
+        "feed_policy_sentiment": pl.Float64,
     }
 )
 
@@ -522,6 +526,7 @@ def build_features(
     asof_times: pl.DataFrame,
     calc_version: str,
     zigzag_k: float,
+    feeds: Sequence[CsvFeed] = (),
 ) -> pl.DataFrame:
     """Point-in-time feature rows for ``features.master_features``, one per session in ``bars``.
 
@@ -547,6 +552,9 @@ def build_features(
         Version string of this calculation, written to every row.
     zigzag_k
         Zig-zag reversal threshold in ATRs (> 0) for ``dist_to_last_pivot_atr``.
+    feeds
+        Configured policy feeds (:mod:`mes_assets.sources.policy_feeds`); their slot columns are
+        NULL when absent. A used publication later than the bar close moves ``feature_asof``.
 
     Returns
     -------
@@ -645,6 +653,10 @@ def build_features(
             _float_series("dist_to_last_pivot_atr", bar["dist_to_last_pivot_atr"]),
         ]
     )
+    fed = feed_features(list(feeds), asof_times.filter(pl.col("date").is_in(frame["date"].implode())))
+    out = out.join(fed, on="date", how="left").with_columns(
+        pl.max_horizontal("feature_asof", "feed_published_at").alias("feature_asof")
+    ).select(FEATURE_SCHEMA.names())
     if out.schema != FEATURE_SCHEMA:  # pragma: no cover - construction bug guard
         raise RuntimeError(f"feature frame schema {out.schema} != {FEATURE_SCHEMA}")
     return out

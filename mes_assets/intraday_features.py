@@ -46,7 +46,7 @@ DRIVER_COLUMNS = (
     "fred_vix", "vix_chg_1d", "vix_chg_5d", "realized_vol_20d", "fred_dgs2", "fred_dgs10",
     "yield_spread_10y2y_bps", "dgs10_chg_5d_bps", "cftc_net_spec", "cftc_net_comm",
     "cftc_net_spec_chg_1w", "cftc_net_comm_chg_1w", "cftc_net_spec_pct_oi", "cftc_net_spec_pctile_3y",
-    "policy_trade_war_2017_19", "policy_regime_2023_25",
+    "policy_trade_war_2017_19", "policy_regime_2023_25", "feed_rfs_rin", "feed_policy_sentiment",
 )
 INTRADAY_FEATURE_COLUMNS: tuple[str, ...] = PRICE_COLUMNS + DRIVER_COLUMNS
 

@@ -11,10 +11,16 @@ DRIVERS_JOB = "drivers_job"
 CALIBRATION_JOB = "zigzag_calibration_job"
 ALL_JOB = "all_overlays_job"
 
-# The calibration is not date-partitioned: it sweeps k over the whole recorded history.
-CALIBRATION_ASSETS = dg.AssetSelection.assets(
+MC_CALIBRATION_JOB = "mc_calibration_job"
+
+# The calibrations are not date-partitioned: they run over the whole recorded history.
+ZIGZAG_CALIBRATION_ASSETS = dg.AssetSelection.assets(
     *[dg.AssetKey([spec.key_prefix, "zigzag_calibration"]) for spec in INSTRUMENTS]
 )
+MC_CALIBRATION_ASSETS = dg.AssetSelection.assets(
+    *[dg.AssetKey([spec.key_prefix, "mc_calibration"]) for spec in INSTRUMENTS]
+)
+CALIBRATION_ASSETS = ZIGZAG_CALIBRATION_ASSETS | MC_CALIBRATION_ASSETS
 
 
 def instrument_job_name(spec: InstrumentSpec) -> str:
@@ -31,8 +37,13 @@ def backfill_jobs() -> list[dg.UnresolvedAssetJobDefinition]:
         ),
         dg.define_asset_job(
             name=CALIBRATION_JOB,
-            selection=CALIBRATION_ASSETS,
+            selection=ZIGZAG_CALIBRATION_ASSETS,
             description="Sweep the zig-zag k per instrument on its recorded history; store the choice.",
+        ),
+        dg.define_asset_job(
+            name=MC_CALIBRATION_JOB,
+            selection=MC_CALIBRATION_ASSETS,
+            description="Backtest the Monte-Carlo tap probabilities out of sample; store Brier scores and the VIX weight.",
         ),
         dg.define_asset_job(
             name=ALL_JOB,

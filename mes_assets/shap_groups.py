@@ -29,7 +29,7 @@ __all__ = ["EMA_SPAN", "FORCE_GROUPS", "GROUPS", "feature_group", "force_lines",
 GROUPS: dict[str, tuple[str, ...]] = {
     "vix": ("fred_vix", "vix_chg_1d", "vix_chg_5d", "realized_vol_20d"),
     "yield": ("fred_dgs2", "fred_dgs10", "yield_spread_10y2y_bps", "dgs10_chg_5d_bps"),
-    "trump": (),
+    "trump": ("feed_rfs_rin", "feed_policy_sentiment"),
     "cot": (),
 }
 _PREFIXES: dict[str, str] = {"trump": "policy_", "cot": "cftc_"}

@@ -114,7 +114,9 @@ def test_output_columns_are_the_ddl_columns_in_order(zl_full: pl.DataFrame) -> N
         "TIMESTAMP": pl.Datetime("us", "UTC"),
     }
     want = [(name, to_polars[t]) for name, t in cols]
-    assert want[-1] == ("dist_to_last_pivot_atr", pl.Float64)  # appended after the first version
+    # appended after the first version, in this order
+    assert want[-3:] == [("dist_to_last_pivot_atr", pl.Float64), ("feed_rfs_rin", pl.Float64),
+                         ("feed_policy_sentiment", pl.Float64)]
     assert list(FEATURE_SCHEMA.items()) == want
     assert zl_full.schema == FEATURE_SCHEMA
     assert zl_full.height == 962  # one row per recorded ZLZ25 session 2021-12-15..2025-10-14

@@ -8,6 +8,8 @@ from mes_assets.assets.features import build_features_asset
 from mes_assets.assets.fibonacci import build_fib_asset
 from mes_assets.assets.forecasts import build_forecast_assets, build_model_health_asset
 from mes_assets.assets.market_data import build_bars_asset
+from mes_assets.assets.mc_calibration import build_mc_calibration_asset
+from mes_assets.assets.mc_touches import build_mc_touches_asset
 from mes_assets.assets.regime import build_regime_asset
 from mes_assets.assets.sessions import build_sessions_asset
 from mes_assets.assets.shap_stability import build_shap_stability_asset
@@ -22,5 +24,6 @@ def instrument_assets(spec: InstrumentSpec) -> list[dg.AssetsDefinition]:
     features = build_features_asset(spec, [bars, sessions, calibration])
     family = [sessions, bars, calibration, fib, features, build_regime_asset(spec, features)]
     forecasts = build_forecast_assets(spec, features)
-    family += [forecasts, build_model_health_asset(spec, forecasts), build_shap_stability_asset(spec)]
+    family += [forecasts, build_model_health_asset(spec, forecasts), build_shap_stability_asset(spec),
+               build_mc_touches_asset(spec), build_mc_calibration_asset(spec)]
     return family

@@ -9,6 +9,7 @@ from mes_assets.calibration import calibrated_spec
 from mes_assets.features import build_features
 from mes_assets.instruments import InstrumentSpec
 from mes_assets.partitions import partition_dates
+from mes_assets.sources.policy_feeds import configured_feeds
 from mes_assets.warehouse.sql_files import read_sql
 
 TABLE = "features.master_features"
@@ -43,8 +44,9 @@ def build_features_asset(spec: InstrumentSpec, upstream: list[dg.AssetsDefinitio
         effective = calibrated_spec(spec, warehouse)
         bars, fred, cot = _inputs(warehouse, spec, end)
         asof = bars.select("date", pl.col("bar_end").alias("bar_close_utc"))
+        feeds, absent = configured_feeds()
         features = build_features(spec.symbol, bars, fred, cot, asof_times=asof,
-                                  calc_version=CALC_VERSION, zigzag_k=effective.zigzag_k)
+                                  calc_version=CALC_VERSION, zigzag_k=effective.zigzag_k, feeds=feeds)
         rows = features.filter(pl.col("date").is_between(start, end))
         warehouse.replace_slice(TABLE, rows, start=start, end=end, symbol=spec.symbol)
         days = weekdays(start, end)
@@ -53,8 +55,9 @@ def build_features_asset(spec: InstrumentSpec, upstream: list[dg.AssetsDefinitio
             f"null_share_{c}": round(rows[c].null_count() / rows.height, 3)
             for c in ("fred_vix", "fred_dgs10", "cftc_net_spec") if rows.height
         }
+        feed_status = {f"feed_{f.column}": "configured" for f in feeds} | {f"feed_{c}": why for c, why in absent.items()}
         return dg.MaterializeResult(
-            metadata=slice_metadata(TABLE, rows, start, end, counts, null_share)
+            metadata=slice_metadata(TABLE, rows, start, end, counts, null_share | feed_status)
         )
 
     return _features

@@ -27,7 +27,10 @@ CREATE TABLE IF NOT EXISTS backtesting.mc_touches (
   seed INT64,                    -- RNG seed: the run is reproducible from it
   quantile_model_version STRING, -- predictions.quantiles model the terminal distribution came from
   calc_version STRING,
-  computed_at TIMESTAMP
+  computed_at TIMESTAMP,
+  terminal_source STRING,        -- 'quantile_model' (P10..P90 of the forecast) or 'normal_vol_only' (no forecast: zero drift)
+  vol_calibration_version STRING, -- backtesting.mc_calibration version of the VIX/realized weight; NULL = not blended
+  origin_ts TIMESTAMP            -- MES: five-minute origin the run starts from (NULL: ZL session close)
 )
 PARTITION BY date
 CLUSTER BY symbol;

@@ -27,7 +27,9 @@ CREATE TABLE IF NOT EXISTS features.master_features (
   policy_regime_2023_25 INT64,   -- 1 inside the 2023-25 policy regime window, else 0
   feature_asof TIMESTAMP NOT NULL, -- UTC instant the last input of this row became public
   calc_version STRING,
-  dist_to_last_pivot_atr FLOAT64 -- (close - last confirmed zig-zag pivot) / atr_14
+  dist_to_last_pivot_atr FLOAT64, -- (close - last confirmed zig-zag pivot) / atr_14
+  feed_rfs_rin FLOAT64,          -- pluggable RFS/RIN feed (MES_FEED_RFS_RIN_CSV); NULL when not configured
+  feed_policy_sentiment FLOAT64  -- pluggable policy/sentiment feed (MES_FEED_POLICY_SENTIMENT_CSV); NULL when not configured
 )
 PARTITION BY date
 CLUSTER BY symbol;

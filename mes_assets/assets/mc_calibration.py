@@ -1,0 +1,66 @@
+"""backtesting.mc_calibration: out-of-sample Brier/reliability backtest of the tap probabilities."""
+
+import dagster as dg
+import polars as pl
+
+from mes_assets.assets._slices import family_key, instrument_warehouse, now_utc
+from mes_assets.calendars import exchange_sessions
+from mes_assets.fibonacci import RTH_BARS_SQL
+from mes_assets.instruments import InstrumentSpec
+from mes_assets.mc_backtest import INTRADAY_HORIZONS, BacktestInputs, backtest_rows
+from mes_assets.warehouse.sql_files import read_sql
+
+TABLE = "backtesting.mc_calibration"
+
+
+def read_backtest_inputs(warehouse, spec: InstrumentSpec, end) -> BacktestInputs:
+    params = {"symbol": spec.symbol, "start_date": spec.history_start, "end_date": end}
+    intraday = any(h in INTRADAY_HORIZONS for h in spec.mc_horizons)
+    bars = warehouse.read(read_sql(RTH_BARS_SQL["5m" if intraday else "1d"]), params)
+    where = "WHERE symbol = @symbol AND date BETWEEN @start_date AND @end_date"
+    return BacktestInputs(
+        symbol=spec.symbol, bars=bars, intraday=intraday,
+        fib=warehouse.read(f"SELECT * FROM signals.fib_levels {where}", params),
+        drivers=warehouse.read(
+            f"SELECT date, fred_vix, realized_vol_20d FROM features.master_features {where}", params),
+        forecasts=warehouse.read(f"SELECT * FROM predictions.quantiles {where}", params),
+    )
+
+
+def build_mc_calibration_asset(spec: InstrumentSpec) -> dg.AssetsDefinition:
+    @dg.asset(
+        name="mc_calibration",
+        key_prefix=[spec.key_prefix],
+        group_name=spec.key_prefix,
+        deps=[family_key(spec, n) for n in ("fib_levels", "master_features", "pinball_bands")],
+        required_resource_keys={spec.warehouse_key},
+        pool="warehouse",
+        kinds={"bigquery", "numba"},
+        description=f"{spec.symbol} MC tap-probability backtest on the recorded history (Brier, reliability, "
+                    "slope vs a closed-form baseline) and the chosen VIX/realized weight.",
+    )
+    def _mc_calibration(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        warehouse = instrument_warehouse(context, spec)
+        end = now_utc().date()
+        inputs = read_backtest_inputs(warehouse, spec, end)
+        if inputs.bars.is_empty() or inputs.fib.is_empty():
+            raise dg.Failure(f"no {spec.symbol} bars or fib levels stored yet: materialize them first")
+        sessions = exchange_sessions(spec, spec.history_start, end)["date"].to_list()
+        stamp = now_utc()
+        rows = [backtest_rows(inputs, h, sessions, stamp) for h in spec.mc_horizons]
+        frame = pl.DataFrame([r for r in rows if r["date"] is not None]).drop("n_skipped_no_vol", "reason", strict=False)
+        for day in sorted(set(frame["date"])) if frame.height else []:
+            warehouse.replace_slice(TABLE, frame.filter(pl.col("date") == day), start=day, end=day, symbol=spec.symbol)
+        metadata: dict = {"table": TABLE, "dagster/row_count": frame.height}
+        for r in rows:
+            h = r["horizon"]
+            metadata[f"{h}_status"] = r["status"]
+            if r.get("brier_model") is not None:
+                metadata[f"{h}_brier_model_vs_baseline"] = f"{r['brier_model']:.4f} vs {r['brier_baseline']:.4f}"
+                metadata[f"{h}_calibration_slope"] = round(r["calibration_slope"], 3)
+                metadata[f"{h}_vix_weight"] = str(r["vix_weight"])
+                metadata[f"{h}_origins"] = f"{r['n_origins']} ({r['n_forecasts']} origin-levels, "
+                metadata[f"{h}_origins"] += f"{r['n_skipped_no_vol']} skipped without VIX or realized vol)"
+        return dg.MaterializeResult(metadata=metadata)
+
+    return _mc_calibration
