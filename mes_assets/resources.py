@@ -110,6 +110,15 @@ class RecordedDataResource(dg.ConfigurableResource):
             return CftcLiveClient()
         return ReplayCot(self.root())
 
+    def options(self):
+        from mes_assets.sources.errors import SourceUnavailableError
+        from mes_assets.sources.options_replay import ReplayOptions
+
+        if self.mode == "live":  # Databento GLBX.MDP3 definition/statistics: not wired yet
+            raise SourceUnavailableError(
+                "live options open interest is not implemented; use MES_SOURCE_MODE=replay")
+        return ReplayOptions(self.root())
+
 
 def _optional_secret(name: str) -> dg.EnvVar | None:
     """An EnvVar reference when the variable is set (its value is resolved by Dagster, never here)."""

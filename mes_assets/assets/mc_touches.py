@@ -47,7 +47,7 @@ def _calibration_for(calibration: pl.DataFrame, day, horizon) -> tuple[float | N
 def build_mc_touches_asset(spec: InstrumentSpec) -> dg.AssetsDefinition:
     @family_asset(
         spec, "mc_touches", kinds={"bigquery", "numba"},
-        deps=[family_key(spec, n) for n in ("fib_levels", "pinball_bands", "master_features")],
+        deps=[family_key(spec, n) for n in ("fib_levels", "pinball_bands", "master_features", "gamma_summary")],
         description=f"{spec.symbol} Monte-Carlo tap probabilities (10,000 paths, bridge-corrected) per level "
                     f"and horizon {', '.join(spec.mc_horizons)}.",
     )
