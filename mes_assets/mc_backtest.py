@@ -98,12 +98,12 @@ def _window_extremes(high: np.ndarray, low: np.ndarray, h: int, same: np.ndarray
     return hi, lo
 
 
-def _trailing_rv(close: np.ndarray, dates: np.ndarray, session_dates: list) -> np.ndarray:
+def _trailing_rv(close: np.ndarray, dates: list, session_dates: list) -> np.ndarray:
     """MES trailing realized vol: sd of the previous MES_RV_BARS five-minute log returns, annualised."""
     from mes_assets.fibonacci import segment_bounds
 
     out = np.full(close.shape[0], np.nan)
-    for a, b in segment_bounds(list(dates), session_dates):
+    for a, b in segment_bounds(dates, session_dates):
         r = np.diff(np.log(close[a:b]))
         for t in range(a + MES_RV_MIN, b):
             window = r[max(0, t - a - MES_RV_BARS) : t - a]
@@ -126,7 +126,7 @@ def _origins(inputs: BacktestInputs, horizon: str, session_dates: list) -> _Orig
         h = INTRADAY_HORIZONS[horizon]
         same = np.zeros(close.shape[0], dtype=bool)
         same[: max(close.shape[0] - h, 0)] = dates[h:] == dates[:-h]
-        rv = _trailing_rv(close, dates, session_dates)
+        rv = _trailing_rv(close, bars["date"].to_list(), session_dates)
         source_day = [previous.get(d) for d in bars["date"].to_list()]
         fc_key = bars["bar_end"].cast(pl.Datetime("us", "UTC")).to_list()
         fc = {r["origin_ts"]: r for r in inputs.forecasts.filter(pl.col("horizon") == horizon).iter_rows(named=True)}

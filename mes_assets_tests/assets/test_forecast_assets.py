@@ -104,7 +104,7 @@ def test_mes_intraday_forecasts_are_in_session_out_of_sample_and_private(definit
     first, last = dt.date(2023, 3, 8), dt.date(2025, 5, 5)
     run_job(definitions, "drivers_job", dt.date(2023, 3, 1), last)
     run_job(definitions, "mes_job", first, last,
-            assets=["mes/exchange_sessions", "mes/futures_ohlcv_1m", "mes/master_features"])
+            assets=["mes/exchange_sessions", "mes/futures_ohlcv_1m", "mes/master_features", "mes/fib_levels"])
     run_job(definitions, "mes_job", first, last, assets=["mes/pinball_bands", "mes/shap_values",
                                                         "mes/force_lines", "mes/model_registry"])
     run_job(definitions, "mes_job", dt.date(2025, 4, 21), last, assets=["mes/model_health"])
@@ -142,6 +142,16 @@ def test_mes_intraday_forecasts_are_in_session_out_of_sample_and_private(definit
     prefix = intraday_features(bars.filter(pl.col("bar_end") <= cut), daily, 3.0,
                                exchange_sessions(MES, first, last)["date"].to_list())
     assert prefix.equals(feats.head(1501))
+    # the tap-probability backtest scores every five-minute origin with an in-session horizon
+    import dagster as dg
+
+    calibration = definitions.resolve_job_def("mc_calibration_job").execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(), asset_selection=[dg.AssetKey(["mes", "mc_calibration"])])
+    assert calibration.success
+    calib = private.read("SELECT * FROM backtesting.mc_calibration")
+    assert set(calib["horizon"]) == {"5m", "15m", "60m"} and set(calib["status"]) == {"calibrated"}
+    assert (calib["n_origins"] > 1500).all() and (calib["brier_model"] < 0.25).all()
     # nothing intraday or MES in the shared warehouse
     shared = resources["warehouse"].get_backend()
+    assert shared.read("SELECT COUNT(*) AS n FROM backtesting.mc_calibration")["n"][0] == 0
     assert shared.read("SELECT COUNT(*) AS n FROM predictions.quantiles")["n"][0] == 0
