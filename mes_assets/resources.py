@@ -16,7 +16,7 @@ from pydantic import Field
 from mes_assets.data_dir import REPO_ROOT, resolve_data_dir
 from mes_assets.warehouse.base import WarehouseBackend
 from mes_assets.warehouse.duckdb_backend import DuckDBBackend
-from mes_assets.warehouse.sql_files import load_sql_files
+from mes_assets.warehouse.sql_files import for_audience, load_sql_files
 
 
 _SCHEMA_APPLIED: set[tuple[str, tuple]] = set()
@@ -60,7 +60,7 @@ class WarehouseResource(dg.ConfigurableResource):
         run's assets all share the same target.
         """
         backend = self.get_backend()
-        files = load_sql_files()
+        files = for_audience(load_sql_files(), self.audience)
         target = (repr(backend), files)
         if target not in _SCHEMA_APPLIED or not self._target_exists():
             backend.apply_sql(files)
@@ -110,13 +110,17 @@ class RecordedDataResource(dg.ConfigurableResource):
             return CftcLiveClient()
         return ReplayCot(self.root())
 
-    def options(self):
-        from mes_assets.sources.errors import SourceUnavailableError
+    def options(self, symbol: str):
+        """Options OI source: replay of the recorded files, or Databento GLBX.MDP3 (definition +
+        statistics) with the underlying futures' own Databento settlements as underlying prices."""
+        from mes_assets.sources.options_live import DatabentoOptions
         from mes_assets.sources.options_replay import ReplayOptions
 
-        if self.mode == "live":  # Databento GLBX.MDP3 definition/statistics: not wired yet
-            raise SourceUnavailableError(
-                "live options open interest is not implemented; use MES_SOURCE_MODE=replay")
+        if self.mode == "live":
+            client = DatabentoOptions(self.databento_api_key)
+            futures_parent = {"MES": "MES.FUT", "ES": "ES.FUT", "ZL": "ZL.FUT"}[symbol.upper()]
+            return DatabentoOptions(self.databento_api_key,
+                                    underlying_price_lookup=client.futures_settlement_lookup(futures_parent))
         return ReplayOptions(self.root())
 
 

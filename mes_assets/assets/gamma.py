@@ -48,7 +48,7 @@ def build_gamma_assets(spec: InstrumentSpec) -> list[dg.AssetsDefinition]:
     def _options_oi_raw(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         start, end = partition_dates(context)
         warehouse = instrument_warehouse(context, spec)
-        source = context.resources.recorded_data.options()
+        source = context.resources.recorded_data.options(spec.symbol)
         rates = _rates(warehouse, end)
         frames, status, dropped, iv_counts, sources = [], {}, {}, {}, set()
         for day in weekdays(start, end):

@@ -223,28 +223,33 @@ def _records_columns(records_df: Any, required: tuple[str, ...], what: str) -> A
     return records_df
 
 
-def _ns(series: Any) -> np.ndarray:
-    """Timestamps (datetime64 any unit/tz, or DBN uint64 ns) -> float64 ns since epoch, NaN if undefined."""
+def _ns(series: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Timestamps (datetime64 any unit/tz, or DBN uint64 ns) -> (int64 ns since epoch, undefined mask).
+
+    Kept in int64 (float64 would round 2025 timestamps to ~256 ns).
+    """
     import pandas as pd
 
     if isinstance(series.dtype, pd.DatetimeTZDtype) or np.issubdtype(series.dtype, np.datetime64):
         ts = pd.to_datetime(series, utc=True)
-        i8 = ts.array.as_unit("ns").asi8
-        out = i8.astype(np.float64)
-        out[ts.isna().to_numpy()] = np.nan
-        return out
+        return ts.array.as_unit("ns").asi8.astype(np.int64), ts.isna().to_numpy()
     raw = series.to_numpy()
     if raw.dtype.kind not in "iu":
         raise DataQualityError(f"timestamp column {series.name!r} has dtype {series.dtype}, want datetime64 or integer ns")
     u = raw.astype(np.uint64)
-    out = u.astype(np.float64)
-    out[u == _UNDEF_TS] = np.nan
-    return out
+    undefined = (u == _UNDEF_TS) | (u > np.iinfo(np.int64).max)
+    return np.where(undefined, 0, u).astype(np.int64), undefined
 
 
-def _ns_series(name: str, ns: np.ndarray) -> pl.Series:
-    vals = [None if math.isnan(v) else int(v) for v in ns]
-    return pl.Series(name, vals, dtype=pl.Int64).cast(pl.Datetime("ns")).dt.replace_time_zone("UTC")
+def _ns_series(name: str, ns: tuple[np.ndarray, np.ndarray] | None, n: int = 0) -> pl.Series:
+    """A UTC ``Datetime("ns")`` series (all NULL when ``ns`` is None)."""
+    if ns is None:
+        return pl.Series(name, [None] * n, dtype=pl.Datetime("ns", "UTC"))
+    values, undefined = ns
+    s = pl.Series(name, values, dtype=pl.Int64).scatter(np.flatnonzero(undefined), None) if undefined.any() else (
+        pl.Series(name, values, dtype=pl.Int64)
+    )
+    return s.cast(pl.Datetime("ns")).dt.replace_time_zone("UTC")
 
 
 def _prices(series: Any) -> np.ndarray:
@@ -305,7 +310,7 @@ def definitions_to_frame(records_df: Any) -> pl.DataFrame:
     req = ("instrument_id", "raw_symbol", "instrument_class", "strike_price", "expiration", "underlying")
     df = _records_columns(records_df, req, "definition")
     n = len(df)
-    ts_recv = _ns(df["ts_recv"]) if "ts_recv" in df.columns else np.full(n, np.nan)
+    ts_recv = _ns(df["ts_recv"]) if "ts_recv" in df.columns else None
     cls = _strings(df["instrument_class"])
     opt = {
         "unit_of_measure": _strings(df["unit_of_measure"]) if "unit_of_measure" in df.columns else [None] * n,
@@ -331,7 +336,7 @@ def definitions_to_frame(records_df: Any) -> pl.DataFrame:
             "unit_of_measure": pl.Series(opt["unit_of_measure"], dtype=pl.Utf8),
             "unit_of_measure_qty": _float_series("unit_of_measure_qty", opt["unit_of_measure_qty"]),
             "contract_multiplier": pl.Series(opt["contract_multiplier"], dtype=pl.Int64),
-            "ts_recv": _ns_series("ts_recv", ts_recv),
+            "ts_recv": _ns_series("ts_recv", ts_recv, n),
             "_action": pl.Series(opt["action"], dtype=pl.Utf8),
             "_order": pl.Series(range(n), dtype=pl.Int64),
         }
@@ -374,7 +379,7 @@ def statistics_to_frame(
             "instrument_id": pl.Series(_ints(df["instrument_id"]), dtype=pl.Int64),
             "stat_type": pl.Series(_ints(df["stat_type"]), dtype=pl.Int64),
             "ref_date": _ns_series("ts_ref", _ns(df["ts_ref"])).dt.date(),
-            "ts_recv": _ns_series("ts_recv", _ns(df["ts_recv"]) if "ts_recv" in df.columns else np.full(n, np.nan)),
+            "ts_recv": _ns_series("ts_recv", _ns(df["ts_recv"]) if "ts_recv" in df.columns else None, n),
             "price": _float_series("price", _prices(df["price"])),
             "quantity": pl.Series(_ints(df["quantity"], _UNDEF_QTY), dtype=pl.Int64),
             "action": pl.Series(
@@ -552,6 +557,8 @@ def _finish(
         },
         schema=OPTIONS_OI_RAW,
     )
+    if "settle_final" in live.columns:  # Databento: preliminary settlements among the rows kept
+        meta["preliminary_settle_rows"] = live.filter(pl.col("settle_final").eq(False)).height
     meta.update(
         {
             "expiries": [e.isoformat() for e in sorted(set(frame["expiry"].to_list()))],
@@ -625,7 +632,6 @@ def join_definitions_statistics(
         meta["reason"] = "no OPEN_INTEREST statistic for any defined option (not yet published?)"
         return _empty("oi_not_recorded", dropped, meta)
     meta["oi_ref_dates"] = sorted({d.isoformat() for d in rows["oi_ref_date"].drop_nulls().to_list()})
-    meta["preliminary_settle_rows"] = rows.filter(pl.col("settle_final").eq(False)).height
     cand = rows.select(
         "expiry",
         "strike",
@@ -637,6 +643,7 @@ def join_definitions_statistics(
         pl.col("raw_symbol").alias("option_symbol"),
         "instrument_id",
         pl.lit(source, dtype=pl.Utf8).alias("source"),
+        "settle_final",
     )
     return _finish(
         cand,
@@ -1082,14 +1089,16 @@ class CmeEodOptionsFile:
             "malformed_lines": {k: v[:20] for k, v in read.malformed_lines.items()},
             "oi_as_of": f"{self.columns['oi']} (previous trade date's open interest, known on the trade date)",
         }
+        lookup: UnderlyingPriceLookup
         if underlying_price_lookup is None:
             own = self.futures_settlements(sym, date, read)
             meta["underlying_price_source"] = f"file futures rows ({product.futures_product} {self.columns['settle']})"
 
-            def underlying_price_lookup(und: str, day: dt.date) -> float | None:
+            def lookup(und: str, day: dt.date) -> float | None:
                 return own.get(und) if day == date else None
 
         else:
+            lookup = underlying_price_lookup
             meta["underlying_price_source"] = "caller lookup"
 
         rows = read.rows.filter(
@@ -1195,7 +1204,7 @@ class CmeEodOptionsFile:
             cand,
             symbol=sym,
             date=date,
-            lookup=underlying_price_lookup,
+            lookup=lookup,
             n_expiries=n_expiries,
             ingested_at=ingested_at,
             dropped=dropped,

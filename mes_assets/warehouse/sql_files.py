@@ -12,6 +12,7 @@ import sqlglot
 
 SQL_ROOT = Path(__file__).resolve().parents[2] / "sql"
 _KINDS = ("ddl", "views")
+_AUDIENCE = re.compile(r"^--\s*audience:\s*(shared|private)\s*$", re.IGNORECASE | re.MULTILINE)
 _OBJECT_NAME = re.compile(
     r"CREATE\s+(?:OR\s+REPLACE\s+)?(?:TABLE|VIEW)\s+(?:IF\s+NOT\s+EXISTS\s+)?`?([a-z_0-9]+)\.([a-z_0-9]+)`?",
     re.IGNORECASE,
@@ -31,6 +32,21 @@ class SqlFile:
     @property
     def qualified_name(self) -> str:
         return f"{self.dataset}.{self.name}"
+
+    @property
+    def audience(self) -> str | None:
+        """'shared' or 'private' when the file says ``-- audience: X``; None = both warehouses.
+
+        The procurement overlay view exists only in the shared warehouse and the MES overlay only
+        in the private one: a view over the other audience's symbol is not even defined there.
+        """
+        match = _AUDIENCE.search(self.text)
+        return match.group(1).lower() if match else None
+
+
+def for_audience(files: tuple[SqlFile, ...], audience: str) -> tuple[SqlFile, ...]:
+    """The files one warehouse applies: every unmarked file and those marked for ``audience``."""
+    return tuple(f for f in files if f.audience in (None, audience))
 
 
 @functools.cache

@@ -91,3 +91,48 @@ def test_zl_tap_probabilities_and_their_backtest(definitions, resources):
     run_job(definitions, "zl_job", last, last, assets=["zl/mc_touches"])
     blended = warehouse.read("SELECT * FROM backtesting.mc_touches WHERE date = @d", {"d": last})
     assert set(blended["vol_source"]) <= {"blend"} and blended["vol_calibration_version"].null_count() == 0
+
+
+@pytest.mark.slow
+def test_zl_checklist_and_strategy_overlay_view(definitions, resources, monkeypatch):
+    start, end = D(2024, 6, 3), D(2024, 7, 31)
+    run_job(definitions, "drivers_job", D(2021, 12, 15), end)
+    run_job(definitions, "zl_job", D(2021, 12, 15), end,
+            assets=["zl/exchange_sessions", "zl/futures_ohlcv_1d", "zl/master_features", "zl/fib_levels"])
+    run_job(definitions, "zl_job", D(2023, 6, 1), end,
+            assets=["zl/pinball_bands", "zl/shap_values", "zl/force_lines", "zl/model_registry"])
+    run_job(definitions, "zl_job", start, end, assets=["zl/model_health", "zl/regime_state", "zl/mc_touches"])
+    # without a budget cap the budget check says 'unset' and cannot pass
+    monkeypatch.delenv("MES_BUDGET_CAP_ZL", raising=False)
+    run_job(definitions, "zl_job", start, end, assets=["zl/entry_checklist"])
+    warehouse = resources["warehouse"].get_backend()
+    unset = warehouse.read("SELECT * FROM signals.entry_checklist ORDER BY date")
+    assert unset.height > 30 and set(unset["check_budget_risk"]) == {"unset"}
+    assert (unset["verdict"] != "EXECUTE").all()
+    # ZL has no options data: confluence can never find a supportive wall, and says why
+    assert not unset["check_confluence"].any()
+    # verdict and tranche follow the number of checks passed, and the notes name every check
+    for row in unset.iter_rows(named=True):
+        n = sum(bool(row[c]) for c in ("check_model_health", "check_regime_valid", "check_confluence",
+                                        "check_positioning", "check_vol_sanity"))
+        assert row["checks_passed"] == n
+        assert row["verdict"] == ("PARTIAL" if n >= 4 else "WAIT")
+        assert row["tranche_pct"] == (50.0 if n >= 4 else 0.0)
+        assert row["check_notes"].count("|") == 5
+        assert row["rationale"].count("bps to P50") == 2
+    # with a cap the Monte-Carlo budget risk is evaluated: a cap at the close is very likely tapped
+    close = warehouse.read("SELECT close FROM features.master_features WHERE date = @d", {"d": end})["close"][0]
+    monkeypatch.setenv("MES_BUDGET_CAP_ZL", f"{close:.2f}")
+    run_job(definitions, "zl_job", end, end, assets=["zl/entry_checklist"])
+    capped = warehouse.read("SELECT * FROM signals.entry_checklist WHERE date = @d", {"d": end}).row(0, named=True)
+    assert capped["check_budget_risk"] == "aggressive" and capped["p_budget_breach"] > 0.9
+    # the Chris-facing view joins it all, ZL only, one row per session
+    view = warehouse.read("SELECT * FROM api.vw_zl_strategy_overlay WHERE date BETWEEN @a AND @b ORDER BY date",
+                          {"a": start, "b": end})
+    assert view.height == unset.height and set(view["symbol"]) == {"ZL"}
+    last = view.row(-1, named=True)
+    assert last["verdict"] == capped["verdict"] and last["band_1w_p10"] <= last["band_1w_p90"]
+    touch = warehouse.read("SELECT tap_prob FROM backtesting.mc_touches WHERE date = @d AND horizon = '1m' "
+                           "AND level_tag = 'fib_618'", {"d": end})["tap_prob"][0]
+    assert last["tap_1m_fib_618"] == touch and last["zero_gamma"] is None
+    assert warehouse.read("SELECT COUNT(*) AS n FROM api.vw_zl_strategy_overlay WHERE symbol <> 'ZL'")["n"][0] == 0

@@ -8,7 +8,7 @@ import zoneinfo
 import polars as pl
 import pytest
 
-from mes_assets.warehouse.sql_files import load_sql_files
+from mes_assets.warehouse.sql_files import for_audience, load_sql_files
 from mes_assets_tests.conftest import last_metadata, run_job
 
 # The recorded window 2023-03-08..03-23 spans the US spring DST change (Sunday 2023-03-12).
@@ -95,7 +95,9 @@ def test_mes_output_never_reaches_the_shared_warehouse(definitions, resources):
     private = resources["private_warehouse"].get_backend()
     assert private.read("SELECT COUNT(*) AS n FROM signals.fib_levels")["n"][0] > 0
     checked = 0
-    for sql_file in load_sql_files():  # every table and view the warehouse holds
+    # the MES overlay view is not even defined in the shared warehouse
+    assert all(f.name != "vw_mes_private_overlay" for f in for_audience(load_sql_files(), "shared"))
+    for sql_file in for_audience(load_sql_files(), "shared"):  # every table and view the warehouse holds
         schema, name = sql_file.dataset, sql_file.name
         columns = {c for c, _ in shared.table_columns(f"{schema}.{name}")}
         if "symbol" in columns:

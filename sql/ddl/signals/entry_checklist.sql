@@ -20,7 +20,9 @@ CREATE TABLE IF NOT EXISTS signals.entry_checklist (
   budget_horizon STRING,         -- '1w' or '1m'
   regime_confidence FLOAT64,     -- in [0, 1]
   calc_version STRING,
-  computed_at TIMESTAMP
+  computed_at TIMESTAMP,
+  check_notes STRING,            -- per check, why it passed or failed (a missing input fails and is named)
+  ladder_level FLOAT64           -- PARTIAL: the next Fib retracement below the close, where the ladder continues
 )
 PARTITION BY date
 CLUSTER BY symbol;

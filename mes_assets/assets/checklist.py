@@ -1,0 +1,72 @@
+"""signals.entry_checklist: the six checks, verdict and tranche per date (procurement, ZL)."""
+
+import dagster as dg
+import polars as pl
+
+from mes_assets.assets._slices import family_asset, family_key, instrument_warehouse, now_utc, slice_metadata
+from mes_assets.checklist import ChecklistConfig, budget_cap, evaluate_checklist
+from mes_assets.instruments import InstrumentSpec
+from mes_assets.mc_touches import TouchInputs
+from mes_assets.partitions import partition_dates
+
+TABLE = "signals.entry_checklist"
+CONFIG = ChecklistConfig()
+
+
+def _rows(warehouse, sql: str, params: dict) -> list[dict]:
+    return warehouse.read(sql, params).to_dicts()
+
+
+def build_checklist_asset(spec: InstrumentSpec) -> dg.AssetsDefinition:
+    @family_asset(
+        spec, "entry_checklist", kinds={"bigquery", "polars"},
+        deps=[family_key(spec, n) for n in ("model_health", "regime_state", "master_features", "fib_levels",
+                                           "gamma_summary", "pinball_bands", "force_lines", "mc_calibration")],
+        description=f"{spec.symbol} six entry checks -> EXECUTE / PARTIAL / WAIT, tranche and SHAP rationale "
+                    "(budget cap from MES_BUDGET_CAP_ZL; unset = cannot pass).",
+    )
+    def _checklist(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        start, end = partition_dates(context)
+        warehouse = instrument_warehouse(context, spec)
+        p = {"symbol": spec.symbol, "a": start, "b": end}
+        rng = "symbol = @symbol AND date BETWEEN @a AND @b"
+        features = {r["date"]: r for r in _rows(warehouse, f"SELECT * FROM features.master_features WHERE {rng}", p)}
+        fib = {r["date"]: r for r in _rows(warehouse, f"SELECT * FROM signals.fib_levels WHERE {rng}", p)}
+        gamma = {r["date"]: r for r in _rows(
+            warehouse, f"SELECT * FROM derivatives.gamma_summary WHERE {rng} AND aggregation = 'weighted'", p)}
+        regime = {r["date"]: r for r in _rows(warehouse, f"SELECT * FROM predictions.regime_state WHERE {rng}", p)}
+        metrics = _rows(warehouse, f"SELECT * FROM predictions.model_metrics WHERE {rng}", p)
+        lines = {r["date"]: r for r in _rows(
+            warehouse, f"SELECT * FROM explainability.force_lines WHERE {rng} AND horizon = '1w'", p)}
+        bands = warehouse.read(
+            "SELECT * FROM predictions.quantiles WHERE symbol = @symbol AND date <= @b ORDER BY date", p)
+        calibration = warehouse.read(
+            "SELECT date, horizon, vix_weight, calibration_version FROM backtesting.mc_calibration "
+            "WHERE symbol = @symbol AND status = 'calibrated' AND horizon = @h ORDER BY date",
+            {"symbol": spec.symbol, "h": CONFIG.budget_horizon})
+        cap = budget_cap(spec.symbol)
+        width = bands.filter(pl.col("horizon") == "1w").with_columns((pl.col("p90") - pl.col("p10")).alias("w"))
+        budget_fc = {r["date"]: r for r in bands.filter(pl.col("horizon") == CONFIG.budget_horizon).to_dicts()}
+        out = []
+        for day in sorted(features):
+            f = features[day]
+            known = calibration.filter(pl.col("date") <= day)
+            weight, version = (known["vix_weight"][-1], known["calibration_version"][-1]) if known.height else (None, None)
+            inputs = TouchInputs(
+                symbol=spec.symbol, date=day, horizon=CONFIG.budget_horizon, spot=float(f["close"]), levels={},
+                forecast=budget_fc.get(day), vix=f["fred_vix"], realized_vol=f["realized_vol_20d"],
+                vix_weight=weight, vol_calibration_version=version)
+            row = evaluate_checklist(
+                symbol=spec.symbol, date=day, horizons=spec.mc_horizons,
+                metrics=[m for m in metrics if m["date"] == day], regime=regime.get(day), budget_inputs=inputs,
+                cap=cap, feature=f, fib=fib.get(day), gamma=gamma.get(day),
+                widths=width.filter(pl.col("date") <= day)["w"].to_list(), lines=lines.get(day), cfg=CONFIG)
+            out.append(row | {"computed_at": now_utc()})
+        frame = pl.DataFrame(out, infer_schema_length=None) if out else pl.DataFrame()
+        warehouse.replace_slice(TABLE, frame, start=start, end=end, symbol=spec.symbol)
+        verdicts = dict(frame.group_by("verdict").len().rows()) if frame.height else {}
+        return dg.MaterializeResult(metadata=slice_metadata(TABLE, frame, start, end, verdicts, {
+            "budget_cap": str(cap) if cap is not None else "unset (MES_BUDGET_CAP_ZL)",
+            "thresholds": str(CONFIG)}))
+
+    return _checklist
