@@ -20,7 +20,11 @@ ZIGZAG_CALIBRATION_ASSETS = dg.AssetSelection.assets(
 MC_CALIBRATION_ASSETS = dg.AssetSelection.assets(
     *[dg.AssetKey([spec.key_prefix, "mc_calibration"]) for spec in INSTRUMENTS]
 )
-CALIBRATION_ASSETS = ZIGZAG_CALIBRATION_ASSETS | MC_CALIBRATION_ASSETS
+HIT_RATE_JOB = "checklist_hit_rate_job"
+HIT_RATE_ASSETS = dg.AssetSelection.assets(
+    *[dg.AssetKey([spec.key_prefix, "checklist_hit_rate"]) for spec in INSTRUMENTS if spec.audience == "shared"]
+)
+CALIBRATION_ASSETS = ZIGZAG_CALIBRATION_ASSETS | MC_CALIBRATION_ASSETS | HIT_RATE_ASSETS
 
 
 def instrument_job_name(spec: InstrumentSpec) -> str:
@@ -39,6 +43,11 @@ def backfill_jobs() -> list[dg.UnresolvedAssetJobDefinition]:
             name=CALIBRATION_JOB,
             selection=ZIGZAG_CALIBRATION_ASSETS,
             description="Sweep the zig-zag k per instrument on its recorded history; store the choice.",
+        ),
+        dg.define_asset_job(
+            name=HIT_RATE_JOB,
+            selection=HIT_RATE_ASSETS,
+            description="Procurement cost per checklist verdict vs an equal-time buyer, on the stored checklist history.",
         ),
         dg.define_asset_job(
             name=MC_CALIBRATION_JOB,

@@ -5,6 +5,7 @@ import polars as pl
 
 from mes_assets.assets._slices import family_asset, family_key, instrument_warehouse, now_utc, slice_metadata
 from mes_assets.checklist import ChecklistConfig, budget_cap, evaluate_checklist
+from mes_assets.hit_rate import hit_rate
 from mes_assets.instruments import InstrumentSpec
 from mes_assets.mc_touches import TouchInputs
 from mes_assets.partitions import partition_dates
@@ -70,3 +71,30 @@ def build_checklist_asset(spec: InstrumentSpec) -> dg.AssetsDefinition:
             "thresholds": str(CONFIG)}))
 
     return _checklist
+
+
+HIT_RATE_TABLE = "backtesting.checklist_hit_rate"
+
+
+def build_hit_rate_asset(spec: InstrumentSpec) -> dg.AssetsDefinition:
+    @dg.asset(
+        name="checklist_hit_rate", key_prefix=[spec.key_prefix], group_name=spec.key_prefix,
+        deps=[family_key(spec, "entry_checklist")], required_resource_keys={spec.warehouse_key},
+        pool="warehouse", kinds={"bigquery", "polars"},
+        description=f"{spec.symbol} procurement cost per checklist verdict vs an equal-time buyer (SPEC section 8).",
+    )
+    def _hit_rate(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        warehouse = instrument_warehouse(context, spec)
+        decisions = warehouse.read("SELECT date, verdict FROM signals.entry_checklist WHERE symbol = @s", {"s": spec.symbol})
+        if decisions.is_empty():
+            raise dg.Failure(f"no {spec.symbol} checklist decisions stored yet: materialize entry_checklist first")
+        closes = warehouse.read("SELECT date, close FROM features.master_features WHERE symbol = @s", {"s": spec.symbol})
+        rows = hit_rate(spec.symbol, decisions, closes, now_utc())
+        day = rows["date"][0]
+        warehouse.replace_slice(HIT_RATE_TABLE, rows, start=day, end=day, symbol=spec.symbol)
+        return dg.MaterializeResult(metadata={"table": HIT_RATE_TABLE, "dagster/row_count": rows.height, **{
+            f"{r['verdict']}": (f"n={r['n_decisions']}, {r['mean_diff_bps']:+.0f} bps vs equal-time"
+                                if r["mean_diff_bps"] is not None else f"n=0 ({r['n_unscored']} unscored)")
+            for r in rows.iter_rows(named=True)}})
+
+    return _hit_rate

@@ -7,7 +7,7 @@ from mes_assets.assets.calibration import build_calibration_asset
 from mes_assets.assets.features import build_features_asset
 from mes_assets.assets.fibonacci import build_fib_asset
 from mes_assets.assets.forecasts import build_forecast_assets, build_model_health_asset
-from mes_assets.assets.checklist import build_checklist_asset
+from mes_assets.assets.checklist import build_checklist_asset, build_hit_rate_asset
 from mes_assets.assets.gamma import build_gamma_assets
 from mes_assets.assets.market_data import build_bars_asset
 from mes_assets.assets.mc_calibration import build_mc_calibration_asset
@@ -29,5 +29,5 @@ def instrument_assets(spec: InstrumentSpec) -> list[dg.AssetsDefinition]:
     family += [forecasts, build_model_health_asset(spec, forecasts), build_shap_stability_asset(spec),
                *build_gamma_assets(spec), build_mc_touches_asset(spec), build_mc_calibration_asset(spec)]
     if spec.audience == "shared":  # the checklist is procurement-only (SPEC section 5)
-        family.append(build_checklist_asset(spec))
+        family += [build_checklist_asset(spec), build_hit_rate_asset(spec)]
     return family

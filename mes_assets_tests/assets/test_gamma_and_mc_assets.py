@@ -136,3 +136,20 @@ def test_zl_checklist_and_strategy_overlay_view(definitions, resources, monkeypa
                            "AND level_tag = 'fib_618'", {"d": end})["tap_prob"][0]
     assert last["tap_1m_fib_618"] == touch and last["zero_gamma"] is None
     assert warehouse.read("SELECT COUNT(*) AS n FROM api.vw_zl_strategy_overlay WHERE symbol <> 'ZL'")["n"][0] == 0
+    # hit-rate over the stored decisions, against an independent recomputation of one class
+    hit = definitions.resolve_job_def("checklist_hit_rate_job").execute_in_process(
+        instance=dg.DagsterInstance.ephemeral())
+    assert hit.success
+    rates = warehouse.read("SELECT * FROM backtesting.checklist_hit_rate")
+    assert sorted(rates["verdict"]) == ["EXECUTE", "PARTIAL", "WAIT"]
+    decided = warehouse.read("SELECT date, verdict FROM signals.entry_checklist")
+    assert rates["n_decisions"].sum() + rates["n_unscored"].sum() == decided.height
+    closes = warehouse.read("SELECT date, close FROM features.master_features ORDER BY date")
+    day_index = {d: i for i, d in enumerate(closes["date"].to_list())}
+    price = closes["close"].to_list()
+    wait = [d for d, v in decided.iter_rows() if v == "WAIT" and day_index[d] + 21 < len(price)]
+    if wait:
+        expected = sum((price[day_index[d]] / (sum(price[day_index[d] + 1: day_index[d] + 22]) / 21) - 1) * 1e4
+                       for d in wait) / len(wait)
+        got = rates.filter(pl.col("verdict") == "WAIT")["mean_diff_bps"][0]
+        assert got == pytest.approx(expected, rel=1e-9)

@@ -53,3 +53,19 @@ def test_daily_transform_gives_the_same_rows_on_both_engines(bigquery_emulator, 
     emulator, embedded = results
     assert emulator.select("date", "close", "bar_end").equals(embedded.select("date", "close", "bar_end"))
     assert emulator["bar_end"].to_list() == SESSIONS["rth_close"].to_list()
+
+
+@pytest.mark.parametrize(("view", "audience"), [("api.vw_zl_strategy_overlay", "shared"),
+                                                ("api.vw_mes_private_overlay", "private")])
+def test_api_views_run_on_both_engines_with_the_same_columns(bigquery_emulator, tmp_path, view, audience):
+    from mes_assets.warehouse.sql_files import for_audience
+
+    files = for_audience(load_sql_files(), audience)
+    duck = DuckDBBackend(tmp_path / "w.duckdb")
+    columns = []
+    for backend in (bigquery_emulator, duck):
+        backend.apply_sql(files)
+        frame = backend.read(f"SELECT * FROM {view} WHERE date >= @d", {"d": dt.date(2025, 4, 8)})
+        columns.append(frame.columns)
+    assert columns[0] == columns[1]
+    assert {"date", "symbol", "close", "verdict", "zero_gamma", "shap_vix_ema"} <= set(columns[0])
