@@ -21,7 +21,7 @@ from mes_assets.assets.market_data import bars_asset_name
 from mes_assets.calendars import trading_dates_covering
 from mes_assets.data_dir import REPO_ROOT
 from mes_assets.instruments import INSTRUMENTS, InstrumentSpec
-from mes_assets.jobs import CALIBRATION_JOB, DRIVERS_JOB, MC_CALIBRATION_JOB, instrument_job_name
+from mes_assets.jobs import CALIBRATION_JOB, DRIVERS_JOB, HIT_RATE_JOB, MC_CALIBRATION_JOB, instrument_job_name
 
 # Console logs at WARNING: a range run emits one event per partition and asset.
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -171,6 +171,27 @@ def backtest_mc() -> int:
     return 0
 
 
+def backtest_checklist() -> int:
+    """Backfill the checklist over the sample (needs drivers, features, forecasts, health, regime),
+    then score it against an equal-time buyer and print the hit-rate per decision class."""
+    from mes_assets.definitions import defs
+
+    started = time.perf_counter()
+    extra = [["master_features"], MODEL_ASSETS, ["model_health", "regime_state"], ["entry_checklist"]]
+    if not _backfill_sample(defs, with_drivers=True, extra_phases=extra, final=HIT_RATE_JOB):
+        return 1
+    for spec in INSTRUMENTS:
+        if spec.audience != "shared":
+            continue
+        rows = defs.resources[spec.warehouse_key].get_backend().read(
+            "SELECT * FROM backtesting.checklist_hit_rate WHERE symbol = @s ORDER BY computed_at DESC", {"s": spec.symbol})
+        print(f"\n{spec.symbol} checklist hit-rate (cost on the decision day vs an equal-time buyer over 21 sessions):")
+        print(rows.unique("verdict", keep="first", maintain_order=True).select(
+            "verdict", "n_decisions", "n_unscored", "mean_cost", "mean_equal_time_cost", "mean_diff_bps", "share_cheaper"))
+    print(f"\nbacktest wall time {time.perf_counter() - started:.1f} s")
+    return 0
+
+
 def _backfill_sample(definitions: dg.Definitions, *, with_drivers: bool, extra_phases: list | None = None,
                      final: str | None = None) -> bool:
     """Ingest -> k calibration -> fib levels (-> each extra phase of family assets -> final job)."""
@@ -195,7 +216,9 @@ def _backfill_sample(definitions: dg.Definitions, *, with_drivers: bool, extra_p
         [("zig-zag k calibration", CALIBRATION_JOB, None, None, None)],
         [step for spec in INSTRUMENTS for step in family(spec, ["fib_levels"])],
     ]
-    phases += [[step for spec in INSTRUMENTS for step in family(spec, names)] for names in extra_phases or []]
+    keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
+    phases += [[step for spec in INSTRUMENTS for step in family(spec, names)
+                if all(f"{spec.key_prefix}/{n}" in keys for n in names)] for names in extra_phases or []]
     if final:
         phases.append([(final, final, None, None, None)])
     # Runs inside a phase are independent, so two run at a time (one per core), as two
@@ -217,13 +240,15 @@ def main(argv: list[str] | None = None) -> int:
     demo_parser.add_argument("--with-drivers", action="store_true",
                              help="also backfill the shared FRED/COT drivers over the sample dates")
     backtest_parser = sub.add_parser("backtest", help="out-of-sample backtests on the recorded history")
-    backtest_parser.add_argument("what", choices=["mc"], help="mc: Monte-Carlo tap probabilities (Brier, reliability)")
+    backtest_parser.add_argument("what", choices=["mc", "checklist"],
+                                 help="mc: Monte-Carlo tap probabilities (Brier, reliability); "
+                                      "checklist: procurement cost per verdict vs an equal-time buyer")
     args = parser.parse_args(argv)
     pl.Config.set_tbl_cols(20)
     if args.command == "demo":
         return demo(with_drivers=args.with_drivers)
     if args.command == "backtest":
-        return backtest_mc()
+        return backtest_mc() if args.what == "mc" else backtest_checklist()
     return 2
 
 
