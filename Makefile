@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DAGSTER_HOME := $(CURDIR)
 
-.PHONY: demo test test-fast ui venv bqemulator clean-warehouse validate bench
+.PHONY: demo test test-fast ui venv bqemulator clean-warehouse validate bench dashboard dashboard-mes chromium
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,9 +23,22 @@ bqemulator:
 demo: $(STAMP)
 	$(BIN)/mes-assets demo
 
-## The whole test suite, including the BigQuery backend against a local emulator.
+chromium:
+	bash scripts/setup-chromium.sh
+
+## The whole test suite, including the BigQuery backend against a local emulator and the dashboard
+## in headless Chromium (installed here when missing; without it the browser tests skip, saying why).
 test: $(STAMP) bqemulator
+	-bash scripts/setup-chromium.sh
 	$(BIN)/python -m pytest
+
+## The ZL procurement dashboard (http://127.0.0.1:8050): reads the shared warehouse's api view only.
+dashboard: $(STAMP)
+	$(BIN)/python -m mes_assets.dashboard
+
+## The private MES cockpit, its own process (http://127.0.0.1:8051).
+dashboard-mes: $(STAMP)
+	$(BIN)/python -m mes_assets.dashboard --mes
 
 ## Tests without the emulator-backed integration tests.
 test-fast: $(STAMP)

@@ -1,4 +1,4 @@
-"""`mes-assets` command line: `demo` and `backtest mc` (and, as they land, calibrate/dashboard)."""
+"""`mes-assets` command line: `demo`, `backtest mc|checklist` and `dashboard [--mes]`."""
 
 from __future__ import annotations
 
@@ -243,8 +243,15 @@ def main(argv: list[str] | None = None) -> int:
     backtest_parser.add_argument("what", choices=["mc", "checklist"],
                                  help="mc: Monte-Carlo tap probabilities (Brier, reliability); "
                                       "checklist: procurement cost per verdict vs an equal-time buyer")
+    dash_parser = sub.add_parser("dashboard", help="serve the procurement dashboard (or --mes, the private cockpit)")
+    dash_parser.add_argument("--mes", action="store_true", help="the private MES cockpit instead of ZL")
+    dash_parser.add_argument("--port", type=int, default=None)
     args = parser.parse_args(argv)
     pl.Config.set_tbl_cols(20)
+    if args.command == "dashboard":
+        from mes_assets.dashboard.app import main as dashboard_main
+
+        return dashboard_main((["--mes"] if args.mes else []) + ([f"--port={args.port}"] if args.port else []))
     if args.command == "demo":
         return demo(with_drivers=args.with_drivers)
     if args.command == "backtest":

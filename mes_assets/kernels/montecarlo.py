@@ -94,6 +94,8 @@ into sequential kernels, so a seed reproduces bit for bit, and the path estimato
 
 from __future__ import annotations
 
+import functools
+import math
 import numbers
 from dataclasses import dataclass
 from statistics import NormalDist
@@ -101,7 +103,7 @@ from typing import Literal
 
 import numpy as np
 
-from mes_assets.kernels.montecarlo_kernels import _conditional_kernel, _paths_kernel, _terminal_kernel
+from mes_assets.kernels.montecarlo_kernels import ERFCX_COEF, EXP_COEF, _paths_kernel, _tap_kernel, _terminal_kernel
 from mes_assets.kernels.types import ArrayLike, FloatArray
 
 __all__ = ["DEFAULT_QUANTILE_PROBS", "TapResult", "tap_probabilities", "wilson_interval"]
@@ -174,50 +176,69 @@ def wilson_interval(p: ArrayLike, n: int, z: float = _Z95) -> tuple[FloatArray, 
 
 
 # --------------------------------------------------------------------------------------------
-# validation
+# validation (cheap checks first: this runs on every call, next to a sub-millisecond kernel)
 # --------------------------------------------------------------------------------------------
 def _finite_scalar(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    if type(value) is not float and (isinstance(value, bool) or not isinstance(value, numbers.Real)):
         raise ValueError(f"{name} must be a real number, got {value!r}")
-    out = float(value)
-    if not np.isfinite(out):
+    out = float(value)  # type: ignore[arg-type]
+    if not math.isfinite(out):
         raise ValueError(f"{name} must be finite, got {value!r}")
     return out
 
 
 def _int_at_least(value: object, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+    if type(value) is not int and (isinstance(value, bool) or not isinstance(value, numbers.Integral)):
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    if int(value) < minimum:
+    if int(value) < minimum:  # type: ignore[call-overload]
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
+    return int(value)  # type: ignore[call-overload]
 
 
 def _vector(value: ArrayLike, name: str) -> FloatArray:
-    arr = np.ascontiguousarray(np.asarray(value, dtype=np.float64))
+    arr = np.asarray(value, dtype=np.float64)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
-    bad = np.flatnonzero(~np.isfinite(arr))
-    if bad.size:
-        raise ValueError(f"{name} must be finite; first non-finite value at index {int(bad[0])}: {arr[bad[0]]!r}")
+    arr = np.ascontiguousarray(arr)
+    if not np.isfinite(arr).all():
+        bad = int(np.flatnonzero(~np.isfinite(arr))[0])
+        raise ValueError(f"{name} must be finite; first non-finite value at index {bad}: {arr[bad]!r}")
     return arr
 
 
 def _strictly_increasing(arr: FloatArray, name: str) -> None:
-    bad = np.flatnonzero(np.diff(arr) <= 0.0)
-    if bad.size:
-        i = int(bad[0])
-        raise ValueError(
-            f"{name} must be strictly increasing; {name}[{i + 1}]={arr[i + 1]!r} <= {name}[{i}]={arr[i]!r}"
-        )
+    values = arr.tolist()  # a handful of quantiles: a Python loop beats numpy's call overhead
+    for i in range(len(values) - 1):
+        if not values[i + 1] > values[i]:
+            raise ValueError(
+                f"{name} must be strictly increasing; {name}[{i + 1}]={arr[i + 1]!r} <= {name}[{i}]={arr[i]!r}"
+            )
 
 
-def _rngs(seed: int | np.random.Generator, count: int) -> list[np.random.Generator]:
+@functools.lru_cache(maxsize=64)
+def _normal_scores(probs: tuple[float, ...]) -> FloatArray:
+    """``Phi^-1(p_k)`` (read-only; cached: the quantile probabilities rarely change)."""
+    normal = NormalDist()
+    out = np.array([normal.inv_cdf(p) for p in probs], dtype=np.float64)
+    out.setflags(write=False)
+    return out
+
+
+def _rngs(seed: int | np.random.Generator, streams: tuple[int, ...]) -> list[np.random.Generator]:
+    """Generators for the given children of the seed's 4-way spawn (0 terminal, 1 aux, 2 normals, 3 uniforms).
+
+    An integer seed builds only the children asked for: ``SeedSequence(seed).spawn(4)[k]`` is
+    ``SeedSequence(seed, spawn_key=(k,))``, so the streams are those of a full spawn (and
+    :mod:`mes_assets.mc_calibration` relies on child 0 being the terminal scores). A Generator
+    is spawned 4 ways as before, so it advances the same way whichever streams are used.
+    """
     if isinstance(seed, np.random.Generator):
-        return list(seed.spawn(count))
+        children = seed.spawn(4)
+        return [children[k] for k in streams]
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or int(seed) < 0:
         raise ValueError(f"seed must be a non-negative integer or a numpy.random.Generator, got {seed!r}")
-    return [np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(count)]
+    entropy = int(seed)
+    return [np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy, spawn_key=(k,)))) for k in streams]
 
 
 # --------------------------------------------------------------------------------------------
@@ -300,7 +321,7 @@ def tap_probabilities(
         raise ValueError(
             f"terminal_quantiles and quantile_probs must have the same length, got {qk.shape[0]} and {pk.shape[0]}"
         )
-    if np.any(pk <= 0.0) or np.any(pk >= 1.0):
+    if min(pk.tolist()) <= 0.0 or max(pk.tolist()) >= 1.0:
         raise ValueError(f"quantile_probs must lie strictly inside (0, 1), got {pk.tolist()}")
     _strictly_increasing(pk, "quantile_probs")
     _strictly_increasing(qk, "terminal_quantiles")
@@ -314,10 +335,29 @@ def tap_probabilities(
     if method == "conditional" and not bridge:
         raise ValueError("bridge_correction=False (discrete monitoring) needs method='paths'")
 
-    normal = NormalDist()
-    zk = np.array([normal.inv_cdf(float(p)) for p in pk], dtype=np.float64)
-    rng_terminal, rng_aux, rng_z, rng_v = _rngs(seed, 4)
+    zk = _normal_scores(tuple(pk.tolist()))
+    n_levels = lv.shape[0]
 
+    if method == "conditional":
+        rng_terminal, rng_aux = _rngs(seed, (0, 1))
+        z_term = rng_terminal.standard_normal(paths)
+        e_ext = rng_aux.standard_exponential(paths)
+        out = np.empty((5, n_levels))
+        _tap_kernel(z_term, e_ext, zk, qk, spot_f, lv, sigma_f, horizon_f, EXP_COEF, ERFCX_COEF,
+                    np.empty(paths), out)  # fmt: skip
+        out.setflags(write=False)
+        return TapResult(
+            tap_prob=out[0],
+            ci_low=out[1],
+            ci_high=out[2],
+            exp_time_to_touch=out[3],
+            path_var95=out[4],
+            n_paths=paths,
+            method=method,
+            bridge_correction=bridge,
+        )
+
+    rng_terminal, rng_z, rng_v = _rngs(seed, (0, 2, 3))
     # levels split by side, nearest first (the path kernel walks them in that order)
     dist = lv - spot_f
     up_idx = np.flatnonzero(dist > 0.0)
@@ -331,40 +371,23 @@ def tap_probabilities(
     _terminal_kernel(rng_terminal.standard_normal(paths), zk, qk, spot_f, y_term)
     adverse_up = np.empty(paths, dtype=np.float64)
     adverse_dn = np.empty(paths, dtype=np.float64)
-
-    if method == "conditional":
-        z_tau = rng_aux.standard_normal(paths)
-        u_tau = rng_aux.random(paths)
-        v_ext = 1.0 - rng_aux.random(paths)
-        sp_up = np.zeros(up_d.shape[0])
-        spt_up = np.zeros(up_d.shape[0])
-        sp_dn = np.zeros(dn_d.shape[0])
-        spt_dn = np.zeros(dn_d.shape[0])
-        _conditional_kernel(
-            y_term, up_d, dn_d, sigma_f, horizon_f, z_tau, u_tau, v_ext,
-            sp_up, spt_up, sp_dn, spt_dn, adverse_up, adverse_dn,
+    chunk = max(1, _CHUNK_ELEMENTS // steps)
+    hits_up = np.zeros(up_d.shape[0], dtype=np.int64)
+    hits_dn = np.zeros(dn_d.shape[0], dtype=np.int64)
+    time_up = np.zeros(up_d.shape[0])
+    time_dn = np.zeros(dn_d.shape[0])
+    no_uniforms = np.empty((0, 0), dtype=np.float64)
+    for start in range(0, paths, chunk):
+        stop = min(paths, start + chunk)
+        z = rng_z.standard_normal((stop - start, steps))
+        v = 1.0 - rng_v.random((stop - start, steps)) if bridge else no_uniforms
+        _paths_kernel(
+            y_term[start:stop], up_d, dn_d, sigma_f, horizon_f, z, v, bridge,
+            hits_up, time_up, hits_dn, time_dn, adverse_up[start:stop], adverse_dn[start:stop],
         )  # fmt: skip
-        weight_up, weight_dn = sp_up, sp_dn
-        time_up, time_dn = spt_up, spt_dn
-    else:
-        chunk = max(1, _CHUNK_ELEMENTS // steps)
-        hits_up = np.zeros(up_d.shape[0], dtype=np.int64)
-        hits_dn = np.zeros(dn_d.shape[0], dtype=np.int64)
-        time_up = np.zeros(up_d.shape[0])
-        time_dn = np.zeros(dn_d.shape[0])
-        no_uniforms = np.empty((0, 0), dtype=np.float64)
-        for start in range(0, paths, chunk):
-            stop = min(paths, start + chunk)
-            z = rng_z.standard_normal((stop - start, steps))
-            v = 1.0 - rng_v.random((stop - start, steps)) if bridge else no_uniforms
-            _paths_kernel(
-                y_term[start:stop], up_d, dn_d, sigma_f, horizon_f, z, v, bridge,
-                hits_up, time_up, hits_dn, time_dn, adverse_up[start:stop], adverse_dn[start:stop],
-            )  # fmt: skip
-        weight_up = hits_up.astype(np.float64)
-        weight_dn = hits_dn.astype(np.float64)
+    weight_up = hits_up.astype(np.float64)
+    weight_dn = hits_dn.astype(np.float64)
 
-    n_levels = lv.shape[0]
     tap = np.ones(n_levels)  # levels at spot: touched at time 0
     exp_time = np.zeros(n_levels)
     for idx, weight, tsum in ((up_idx, weight_up, time_up), (dn_idx, weight_dn, time_dn)):

@@ -18,11 +18,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.integrate import quad
 from scipy.optimize import brentq
+from scipy.special import erfcx
 from scipy.stats import norm
 
 from mes_assets.kernels import montecarlo_kernels as mck
 from mes_assets.kernels._numba import NUMBA_ENABLED
-from mes_assets.kernels.montecarlo import DEFAULT_QUANTILE_PROBS, TapResult, tap_probabilities
+from mes_assets.kernels.montecarlo import DEFAULT_QUANTILE_PROBS, TapResult, tap_probabilities, wilson_interval
 
 # ---------------------------------------------------------------------------------------------
 # analytic setup: arithmetic Brownian motion with drift mu, volatility s, horizon T
@@ -229,15 +230,19 @@ def test_pure_python_twins_equal_jitted_kernels():
     mck._terminal_kernel(z, zk, qk, 0.0, y_jit)
     np.testing.assert_array_equal(y_py, y_jit)
     up, dn = np.array([0.2, 0.9, 2.0]), np.array([0.5, 1.7])
-    aux = (rng.standard_normal(n), rng.random(n), 1.0 - rng.random(n))
+    levels = np.concatenate([up, [0.0], -dn])
+    e_ext = rng.standard_exponential(n)
 
-    def conditional(kernel):
-        outs = [np.zeros(3), np.zeros(3), np.zeros(2), np.zeros(2), np.empty(n), np.empty(n)]
-        kernel(y_py, up, dn, 1.3, 0.8, *aux, *outs)
-        return outs
+    def fused(kernel):
+        y, out = np.empty(n), np.empty((5, levels.size))
+        kernel(z, e_ext, zk, qk, 0.0, levels, 1.3, 0.8, mck.EXP_COEF, mck.ERFCX_COEF, y, out)
+        return y, out
 
-    for a, b in zip(conditional(mck._conditional_kernel_py), conditional(mck._conditional_kernel), strict=True):
+    for a, b in zip(fused(mck._tap_kernel_py), fused(mck._tap_kernel), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-15)
+    x = np.round(rng.standard_normal(700), 1)  # ties
+    for k in (0, 350, 600, 698):
+        assert mck._order_pair_py(x, k) == mck._order_pair(x, k) == tuple(np.sort(x)[k : k + 2])
     zz, vv = rng.standard_normal((n, steps)), 1.0 - rng.random((n, steps))
     for bridge in (True, False):
 
@@ -249,8 +254,143 @@ def test_pure_python_twins_equal_jitted_kernels():
         for a, b in zip(paths(mck._paths_kernel_py), paths(mck._paths_kernel), strict=True):
             np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-15)
     if NUMBA_ENABLED:
-        assert mck._conditional_kernel.py_func is mck._conditional_kernel_py
+        assert mck._tap_kernel.py_func is mck._tap_kernel_py
         assert mck._paths_kernel.py_func is mck._paths_kernel_py
+
+
+def _fused(z_term, e_ext, qk, spot, levels, sigma, horizon):
+    """Run the fused conditional kernel directly: (terminal displacements, (5, n_levels) outputs)."""
+    y, out = np.empty(z_term.size), np.empty((5, len(levels)))
+    mck._tap_kernel(z_term, e_ext, norm.ppf(PROBS), np.asarray(qk, float), spot, np.asarray(levels, float),
+                    sigma, horizon, mck.EXP_COEF, mck.ERFCX_COEF, y, out)  # fmt: skip
+    return y, out
+
+
+def bridge_touch_time_by_quadrature(d: float, y: float, s: float, t: float) -> tuple[float, float]:
+    """P(touch) and E[tau | touch] of a Brownian bridge 0 -> y on [0, t] (volatility s) to a level d > 0.
+
+    First-passage density of the bridge: the free first-passage density times the bridge factor,
+    f(u) = d / (s sqrt(2 pi u^3)) exp(-d^2 / (2 s^2 u)) phi_{t-u}(y - d) / phi_t(y), phi_v the
+    N(0, s^2 v) density; integrated with scipy.integrate.quad.
+    """
+
+    def phi(v: float, x: float) -> float:
+        return math.exp(-x * x / (2.0 * s * s * v)) / (s * math.sqrt(2.0 * math.pi * v))
+
+    def density(u: float) -> float:
+        free = d / (s * math.sqrt(2.0 * math.pi * u**3)) * math.exp(-d * d / (2.0 * s * s * u))
+        return free * phi(t - u, y - d) / phi(t, y)
+
+    mass = quad(density, 0.0, t, epsabs=1e-15, epsrel=1e-12, limit=200)[0]
+    first = quad(lambda u: u * density(u), 0.0, t, epsabs=1e-15, epsrel=1e-12, limit=200)[0]
+    return mass, first / mass
+
+
+@pytest.mark.parametrize(("d", "y"), [(1.0, 0.3), (2.0, -1.0), (0.5, 1.2), (1.0, 1.0), (0.2, 3.0), (2.5, 2.0)])
+def test_closed_form_conditional_touch_time_matches_quadrature(d, y):
+    # E[tau | X_T = y, touch] = T sqrt(pi) g erfcx((d + |d - y|) / (s sqrt(2T))), g = d / (s sqrt(2T))
+    s, t = 1.3, 1.7
+    mass, mean = bridge_touch_time_by_quadrature(d, y, s, t)
+    p = 1.0 if y >= d else math.exp(-2.0 * d * (d - y) / (s * s * t))
+    g = d / (s * math.sqrt(2.0 * t))
+    formula = t * math.sqrt(math.pi) * g * erfcx((d + abs(d - y)) / (s * math.sqrt(2.0 * t)))
+    assert mass == pytest.approx(p, rel=1e-9)
+    assert mean == pytest.approx(formula, rel=1e-9)
+    # and the kernel's value for the same endpoint: two identical paths, so the means are exact
+    spot = 10.0
+    qk = spot + y + 1e-3 * np.arange(5)  # any increasing quantiles: Q(z) at z = z_knots[0] is q_0
+    _, out = _fused(np.full(2, norm.ppf(PROBS)[0]), np.ones(2), qk, spot, [spot + d, spot - d], s, t)
+    assert out[0, 0] == pytest.approx(p, rel=1e-14)
+    assert out[3, 0] == pytest.approx(formula, rel=1e-13)
+
+
+def test_fused_kernel_exp_and_erfcx_over_their_ranges():
+    """Both paths end at y: tap_prob is P itself and exp_time the closed form, level by level."""
+    spot, sigma, horizon, y = 0.0, 0.7, 2.0, 0.4
+    var_t, c = sigma * sigma * horizon, 1.0 / (sigma * math.sqrt(2.0 * horizon))
+    # distances spanning exp arguments -2 d (d - y) / var_t over [-745, 0] and erfcx arguments to 1e6
+    d = np.unique(np.concatenate([np.linspace(1e-9, y, 50), y + np.geomspace(1e-9, 1.0, 200),
+                                  np.linspace(1.5, 13.0, 400), np.geomspace(13.0, 1e6 / c, 50)]))  # fmt: skip
+    levels = np.concatenate([spot + d, spot - d])
+    qk = spot + y + 1e-3 * np.arange(5)
+    y_term, out = _fused(np.full(2, norm.ppf(PROBS)[0]), np.ones(2), qk, spot, levels, sigma, horizon)
+    assert np.all(y_term == y)
+    side = np.sign(levels - spot)
+    gap = d[None, :].repeat(2, 0).ravel() - side * y
+    dist = np.abs(levels - spot)
+    arg = -(2.0 * dist / var_t) * np.maximum(gap, 0.0)
+    ref_p = np.where(arg > -708.0, np.exp(arg), 0.0)  # below -708 (P < 3e-308): exactly 0 by design
+    np.testing.assert_allclose(out[0], ref_p, rtol=5e-16, atol=0.0)  # at most 2 ulp
+    assert np.all(np.diff(out[0][: d.size]) <= 0.0)  # monotone in the distance
+    touched = ref_p > 0.0
+    x = (dist + np.abs(gap)) * c
+    ref_t = horizon * math.sqrt(math.pi) * dist * c * erfcx(x)
+    np.testing.assert_allclose(out[3][touched], np.minimum(ref_t, horizon)[touched], rtol=2e-14, atol=0.0)
+    assert np.all(np.isnan(out[3][~touched]))
+    assert (~touched).sum() > 50 and x[touched].max() > 20.0  # underflow reached; P > 0 up to x = 24
+    # beyond: paths that end past the level (P = 1) put erfcx at x = |y| c, out to 1e6
+    for y_far in np.geomspace(1e-6, 1e6, 60) / c:
+        qk = spot + y_far + 1e-3 * np.arange(5)
+        _, out = _fused(np.full(2, norm.ppf(PROBS)[0]), np.ones(2), qk, spot, [spot + 1e-9, spot + 0.5 * y_far], sigma,
+                        horizon)  # fmt: skip
+        assert np.all(out[0] == 1.0)
+        dist = np.array([1e-9, 0.5 * y_far])
+        ref_t = horizon * math.sqrt(math.pi) * dist * c * erfcx(y_far * c)
+        np.testing.assert_allclose(out[3], ref_t, rtol=2e-14, atol=0.0)
+
+
+@pytest.mark.parametrize(
+    ("qk_scale", "level_sd"),
+    [(1.0, [0.0, 0.3, 1.0, 2.5, -0.7, -1.5, -3.0]),  # analytic normal quantiles
+     (25.0, [0.5, 5.0, 40.0, -2.0, -30.0]),  # terminal spread far wider than the bridge volatility
+     (0.05, [0.01, 0.2, 1.0, 8.0, -0.1, -40.0])],  # far narrower; far levels (P ~ 1e-300 or 0)
+)  # fmt: skip
+def test_fused_kernel_matches_numpy_reference(qk_scale, level_sd):
+    """Every output against numpy / scipy on the same draws (np.exp, scipy.special.erfcx, np.quantile)."""
+    rng = np.random.default_rng(42)
+    n, spot, sigma, horizon = 5_001, 50.0, 0.8, 3.0
+    sd = sigma * math.sqrt(horizon)
+    qk = spot + 0.1 * sd + qk_scale * sd * norm.ppf(PROBS) * np.array([1.3, 1.1, 1.0, 0.9, 1.4])
+    levels = spot + sd * np.asarray(level_sd)
+    z_term, e_ext = rng.standard_normal(n), rng.standard_exponential(n)
+    y, out = _fused(z_term, e_ext, qk, spot, levels, sigma, horizon)
+    ref_y = np.empty(n)
+    mck._terminal_kernel(z_term, norm.ppf(PROBS), qk, spot, ref_y)
+    np.testing.assert_array_equal(y, ref_y)
+    dist = levels - spot
+    d, side = np.abs(dist), np.where(dist >= 0.0, 1.0, -1.0)
+    gap = d[None, :] - side[None, :] * y[:, None]
+    var_t, c = sigma * sigma * horizon, 1.0 / (sigma * math.sqrt(2.0 * horizon))
+    arg = -(2.0 * d / var_t) * np.maximum(gap, 0.0)
+    prob = np.where(arg > -708.0, np.exp(arg), 0.0)
+    tap = np.where(d == 0.0, 1.0, np.minimum(prob.sum(0) / n, 1.0))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_t = horizon * math.sqrt(math.pi) * d * c * (prob * erfcx((d + np.abs(gap)) * c)).sum(0) / prob.sum(0)
+    mean_t = np.where(d == 0.0, 0.0, np.clip(mean_t, 0.0, horizon))
+    w = np.sqrt(y * y + 2.0 * var_t * e_ext)
+    var95 = np.where(side > 0, np.quantile(0.5 * (w - y), 0.95), np.quantile(0.5 * (w + y), 0.95))
+    np.testing.assert_allclose(out[0], tap, rtol=1e-13, atol=1e-300)
+    np.testing.assert_allclose(out[3], mean_t, rtol=1e-12, atol=0.0, equal_nan=True)
+    np.testing.assert_array_equal(out[4], var95)  # numpy.quantile's linear rule, bit for bit
+    low, high = wilson_interval(out[0], n)
+    np.testing.assert_array_equal(out[1], low)
+    np.testing.assert_array_equal(out[2], high)
+
+
+def test_order_pair_is_exact_including_the_fallback():
+    rng = np.random.default_rng(5)
+    cases = [rng.standard_normal(10_000), np.round(rng.standard_exponential(4_096), 2), np.full(1_000, 3.0),
+             rng.standard_normal(2), rng.standard_normal(3)]  # fmt: skip
+    # a strided subsample (every 8th value) far above the rest: its threshold is too high, so the
+    # top values are too few and the whole array is partitioned instead
+    trap = rng.random(4_000)
+    trap[::8] = 100.0 + np.arange(500)
+    cases.append(trap)
+    for x in cases:
+        ranks = {0, x.size - 2, int((x.size - 1) * 0.95), int((x.size - 1) * 0.8)}
+        for k in ranks:
+            assert mck._order_pair(x, k) == tuple(np.sort(x)[k : k + 2]), (x.size, k)
+    assert mck._order_pair(trap, 3_200) == tuple(np.sort(trap)[3_200:3_202])
 
 
 _DISABLED_SCRIPT = """

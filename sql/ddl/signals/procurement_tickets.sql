@@ -8,7 +8,7 @@ CREATE TABLE IF NOT EXISTS signals.procurement_tickets (
   date DATE NOT NULL,            -- as-of date of the checklist the ticket acts on
   symbol STRING NOT NULL,
   ticket_id STRING NOT NULL,     -- '<symbol>-<date>': one per date and symbol
-  verdict STRING,                -- checklist verdict at the press: 'EXECUTE' or 'PARTIAL'
+  verdict STRING,                -- checklist verdict at the press: 'EXECUTE', 'PARTIAL' or 'WAIT' (no-go)
   tranche_pct FLOAT64,           -- 0-100, the checklist's tranche at the press
   checks_passed INT64,           -- 0..6
   check_model_health BOOL,
