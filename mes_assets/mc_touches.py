@@ -40,7 +40,7 @@ from mes_assets.kernels.montecarlo import tap_probabilities
 
 __all__ = ["HORIZONS", "MC_TOUCH_SCHEMA", "TouchInputs", "touch_rows"]
 
-CALC_VERSION = "mc-touches-1.0.0"
+CALC_VERSION = "mc-touches-1.1.0"  # 1.1: exact conditional E[tau], one-exponential extremes
 N_PATHS = 10_000
 QUANTILES = ("p10", "p25", "p50", "p75", "p90")
 GAMMA_LEVELS = {"zero_gamma": "zero_gamma", "wall_1": "gamma_wall_1", "wall_2": "gamma_wall_2"}

@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-__all__ = ["NUMBA_ENABLED", "jit"]
+__all__ = ["NUMBA_ENABLED", "jit", "jit_contract"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -38,3 +38,17 @@ def jit(func: F) -> F:
     import numba
 
     return numba.njit(cache=True)(func)  # type: ignore[no-any-return]
+
+
+def jit_contract(func: F) -> F:
+    """:func:`jit` plus fastmath's ``contract`` flag alone (multiply-adds fused into FMA).
+
+    ``contract`` changes rounding, never semantics: no reassociation, no finite-math or NaN
+    assumptions. Used where polynomial kernels gain ~20 %; the interpreted twin then agrees to
+    about 1e-16 relative instead of bit for bit.
+    """
+    if not NUMBA_ENABLED:
+        return func
+    import numba
+
+    return numba.njit(cache=True, fastmath={"contract"})(func)  # type: ignore[no-any-return]

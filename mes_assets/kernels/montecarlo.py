@@ -43,21 +43,34 @@ exactly, so the estimator has the expectation of the bridge-corrected step-by-st
 Touch time: under the time change ``u = t T / (T - t)`` the bridge is ``T W_u / (T + u) +
 y u / (T + u)`` with ``W`` a Brownian motion of volatility sigma, so it touches ``d`` exactly when
 ``W_u - c u`` touches ``d``, ``c = (d - y) / T``. Given a touch, that first-passage time is inverse
-Gaussian, ``U ~ IG(mean d / |c|, shape d^2 / sigma^2)`` (for ``c > 0`` conditioning on the touch
-flips the drift), and ``tau = T U / (T + U)``. One exact draw ``tau_j`` per path (Michael, Schucany
-& Haas 1976, written in ``1/U`` so ``c = 0`` is the Levy limit), then
+Gaussian, ``U ~ IG(mean d / |c|, shape lambda = d^2 / sigma^2)`` (for ``c > 0`` conditioning on the
+touch flips the drift), and ``tau = T U / (T + U)``. Its conditional mean has a closed form:
+``E[tau] = T - T^2 E[1 / (T + U)]``, and writing ``1 / (T + U) = int_0^inf exp(-s (T + U)) ds``
+with the IG Laplace transform ``E[exp(-s U)] = exp(lambda / mu - sqrt(lambda^2 / mu^2 + 2 lambda
+s))`` leaves a Gaussian integral, so
 
-    exp_time_to_touch = sum_j P_j tau_j / sum_j P_j        (NaN when sum_j P_j == 0),
+    m(y) = E[tau | X_T, touch] = T sqrt(pi) g erfcx((d + |d - y|) / (sigma sqrt(2 T))),
+    g = d / (sigma sqrt(2 T)),     erfcx(x) = exp(x^2) erfc(x),
 
-an estimate of ``E[tau | tau <= T]`` with no time-discretisation error.
+(checked against quadrature of the bridge's first-passage density in the tests; ``m -> 0`` as
+``d -> 0`` and ``m -> T`` for a far level the path ends exactly on). Then
+
+    exp_time_to_touch = sum_j P_j m(y_j) / sum_j P_j        (NaN when sum_j P_j == 0),
+
+an estimate of ``E[tau | tau <= T]`` with no time-discretisation error and no touch-time draw:
+the touch time is integrated out given ``X_T`` like the touch itself. Against one exact
+inverse-Gaussian draw of ``tau`` per path (Michael, Schucany & Haas 1976; this module's previous
+estimator) its standard deviation is 2.3 to 4.8 times smaller (analytic case, 10,000 paths, 200
+seeds, levels at 0.25 to 2 sd), as if 5 to 23 times more paths had been drawn.
 
 Adverse excursion: for a level above spot ``spot - min_{t <= T} S_t``, for a level below spot
 ``max_{t <= T} S_t - spot`` (price units, >= 0, over the whole horizon whether or not the level is
-touched). The bridge extremes are drawn exactly from one uniform ``V`` in (0, 1] per path:
-``min = spot + (y - w)/2`` and ``max = spot + (y + w)/2`` with ``y = X_T - spot`` and
-``w = sqrt(y^2 - 2 sigma^2 T ln V)``; the same ``V`` serves both, which is exact for each marginal
+touched). The bridge extremes are drawn exactly from one standard exponential ``E = -ln V`` per
+path: ``min = spot + (y - w)/2`` and ``max = spot + (y + w)/2`` with ``y = X_T - spot`` and
+``w = sqrt(y^2 + 2 sigma^2 T E)``; the same ``E`` serves both, which is exact for each marginal
 (a level only ever uses one of them). ``path_var95`` is the 95th percentile across paths
-(``numpy.quantile``, linear interpolation), the same value for every level on one side.
+(``numpy.quantile``'s default linear interpolation with numpy's arithmetic, computed by selecting
+the two order statistics it needs), the same value for every level on one side.
 
 ``method="paths"`` (the cross-check, and the only way to switch the bridge correction off):
 ``n_steps`` equal steps ``dt = T / n_steps``; the grid points are the bridge
@@ -86,10 +99,25 @@ interval is conservative.
 
 Randomness and reproducibility
 ------------------------------
-``seed`` (an integer or a ``numpy.random.Generator``) is spawned into independent streams (terminal
-scores; touch-time and extreme draws; path normals; path uniforms) drawn in the wrapper and passed
-into sequential kernels, so a seed reproduces bit for bit, and the path estimator's chunking
-(``O(chunk x n_steps)`` memory) does not change its result.
+``seed`` (an integer or a ``numpy.random.Generator``) is spawned into four independent streams:
+0 terminal scores, 1 extreme draws (``method="conditional"``), 2 path normals and 3 path uniforms
+(``method="paths"``). They are drawn in the wrapper and passed into sequential kernels, so a seed
+reproduces bit for bit, and the path estimator's chunking (``O(chunk x n_steps)`` memory) does not
+change its result. Stream 0 is ``n_paths`` standard normals, the scores
+:mod:`mes_assets.mc_calibration` reuses as common random numbers.
+
+Numerics and speed (conditional estimator)
+------------------------------------------
+The whole estimator after the draws is one compiled kernel (one cached entry point to load at
+start-up). Its cost is one ``exp`` and one ``erfcx`` per path and level, evaluated as branch-free
+polynomials (fused multiply-adds) so that the loop over paths vectorizes: ``exp`` to 2 ulp of
+``numpy.exp`` (arguments below -708, i.e. probabilities under 3e-308, give exactly 0 instead of a
+subnormal) and ``erfcx`` to 2e-14 relative of ``scipy.special.erfcx``, both tested. The sums over
+paths run in a fixed order (one lane per path modulo 128), so results do not depend on the SIMD
+width. Measured on the 2-core development machine (AVX2, no SVML, shared): about 0.8 ms per call
+at 10,000 paths and 14 levels, of which 0.1 ms the terminal normals, 0.05 ms the exponentials,
+0.05 ms seeding the two generators, 0.04 ms the terminal sampler, extremes and percentiles, and
+0.035 ms per level; see ``python -m benchmarks montecarlo``.
 """
 
 from __future__ import annotations
@@ -98,7 +126,6 @@ import functools
 import math
 import numbers
 from dataclasses import dataclass
-from statistics import NormalDist
 from typing import Literal
 
 import numpy as np
@@ -200,6 +227,8 @@ def _vector(value: ArrayLike, name: str) -> FloatArray:
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
     arr = np.ascontiguousarray(arr)
+    if not arr.flags.writeable:  # a read-only array would compile a second kernel specialization
+        arr = arr.copy()
     if not np.isfinite(arr).all():
         bad = int(np.flatnonzero(~np.isfinite(arr))[0])
         raise ValueError(f"{name} must be finite; first non-finite value at index {bad}: {arr[bad]!r}")
@@ -215,13 +244,21 @@ def _strictly_increasing(arr: FloatArray, name: str) -> None:
             )
 
 
+_DEFAULT_Z = np.array([-1.2815515655446008, -0.6744897501960817, 0.0, 0.6744897501960817, 1.2815515655446008])
+"""``statistics.NormalDist().inv_cdf`` of :data:`DEFAULT_QUANTILE_PROBS` (tested), so that the
+usual call does not import :mod:`statistics` (up to 40 ms of a cold start here). Writable like
+every array the kernels get (one compiled specialization); nothing writes to it."""
+
+
 @functools.lru_cache(maxsize=64)
 def _normal_scores(probs: tuple[float, ...]) -> FloatArray:
-    """``Phi^-1(p_k)`` (read-only; cached: the quantile probabilities rarely change)."""
+    """``Phi^-1(p_k)`` (cached: the quantile probabilities rarely change; callers must not modify it)."""
+    if probs == DEFAULT_QUANTILE_PROBS:
+        return _DEFAULT_Z
+    from statistics import NormalDist  # lazy, see _DEFAULT_Z
+
     normal = NormalDist()
-    out = np.array([normal.inv_cdf(p) for p in probs], dtype=np.float64)
-    out.setflags(write=False)
-    return out
+    return np.array([normal.inv_cdf(p) for p in probs], dtype=np.float64)
 
 
 def _rngs(seed: int | np.random.Generator, streams: tuple[int, ...]) -> list[np.random.Generator]:

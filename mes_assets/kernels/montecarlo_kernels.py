@@ -1,13 +1,20 @@
 """Compiled loops behind :mod:`mes_assets.kernels.montecarlo` (see its docstring for the maths).
 
-Everything here works in *displacements* from spot (price units) and trusts its inputs: the
-public wrapper validates, sorts the levels into "up" distances ``d = level - spot > 0`` and
-"down" distances ``d = spot - level > 0`` (each ascending, nearest first), draws every random
-number with a seeded ``numpy.random.Generator`` and passes it in, and preallocates the outputs.
-The kernels are sequential loops, so a seed reproduces bit for bit whatever the machine.
+Everything here trusts its inputs: the public wrapper validates, draws every random number with a
+seeded ``numpy.random.Generator`` and passes it in, and preallocates the outputs.
 
-Each kernel ``_x_kernel`` has an undecorated twin ``_x_kernel_py`` (same code, plain Python) so
-tests can check that the jitted and the interpreted versions agree.
+* :func:`_tap_kernel_py` is the whole conditional estimator in one call (terminal sampling,
+  touch probabilities and times, extremes, percentiles, Wilson interval): the default path loads
+  one cached entry point at start-up and crosses the Python/numba boundary once per call.
+* :func:`_paths_kernel_py` (``method="paths"``) works in displacements from spot with the levels
+  split by the wrapper into "up" distances ``d = level - spot > 0`` and "down" distances
+  ``d = spot - level > 0``, each ascending (nearest first).
+
+Sums run in a fixed order (no reassociation), so a seed reproduces bit for bit on any machine
+(the conditional kernel fuses multiply-adds where the CPU has FMA: see :func:`_jit_fma`).
+Each kernel ``_x`` has an undecorated twin ``_x_py`` (same code, plain Python) so tests can check
+that the jitted and the interpreted versions agree; the helpers the kernels call are compiled into
+them and are not loaded separately.
 """
 
 from __future__ import annotations
@@ -16,13 +23,14 @@ import math
 
 import numpy as np
 
-from mes_assets.kernels._numba import jit
+from mes_assets.kernels._numba import jit, jit_contract
 from mes_assets.kernels.types import FloatArray, IntArray
 
 __all__: list[str] = []  # private module: the public API is mes_assets.kernels.montecarlo
 
 _Z95 = 1.959963984540054  # Phi^-1(0.975), the Wilson interval's z (as montecarlo.wilson_interval)
 _SQRT_PI = math.sqrt(math.pi)
+
 
 
 def _terminal_kernel_py(z: FloatArray, z_knots: FloatArray, q_knots: FloatArray, spot: float, out: FloatArray) -> None:
@@ -62,6 +70,37 @@ def _terminal_kernel_py(z: FloatArray, z_knots: FloatArray, q_knots: FloatArray,
             out[j] = x if zj > zk else out[j]
 
 
+def _select_py(a: FloatArray, k: int) -> float:
+    """``sorted(a)[k]``, rearranging ``a`` in place so that ``a[:k] <= a[k] <= a[k + 1:]``.
+
+    Wirth's selection (Hoare partitioning around ``a[k]``, expected O(n)): a few lines of loops,
+    where ``numpy.partition`` would compile numba's sort, unique and list machinery into the
+    kernel and make its cached library slower to load.
+    """
+    lo = 0
+    hi = a.shape[0] - 1
+    while lo < hi:
+        pivot = a[k]
+        i = lo
+        j = hi
+        while i <= j:
+            while a[i] < pivot:
+                i += 1
+            while pivot < a[j]:
+                j -= 1
+            if i <= j:
+                tmp = a[i]
+                a[i] = a[j]
+                a[j] = tmp
+                i += 1
+                j -= 1
+        if j < k:
+            lo = i
+        if k < i:
+            hi = j
+    return a[k]
+
+
 def _order_pair_py(a: FloatArray, k: int) -> tuple[float, float]:
     """``(sorted(a)[k], sorted(a)[k + 1])`` for ``0 <= k < len(a) - 1``, without sorting (NaN-free input).
 
@@ -69,6 +108,7 @@ def _order_pair_py(a: FloatArray, k: int) -> tuple[float, float]:
     gives a threshold that about twice the ``len(a) - k`` top values exceed; those are copied out
     and only they are partitioned. If fewer than ``len(a) - k`` values pass (a threshold that
     came out too high) the whole array is partitioned instead, so the result is always exact.
+    ``a`` is not modified.
     """
     n = a.shape[0]
     n_top = n - k  # values at sorted ranks k .. n - 1
@@ -78,7 +118,7 @@ def _order_pair_py(a: FloatArray, k: int) -> tuple[float, float]:
         sub = a[::stride].copy()
         n_sub = sub.shape[0]
         keep = min(n_sub - 1, (2 * n_top * n_sub) // n + 8)  # subsample values above the threshold
-        threshold = np.partition(sub, n_sub - 1 - keep)[n_sub - 1 - keep]
+        threshold = _select(sub, n_sub - 1 - keep)
     count = 0
     for j in range(n):
         count += 1 if a[j] >= threshold else 0
@@ -93,12 +133,11 @@ def _order_pair_py(a: FloatArray, k: int) -> tuple[float, float]:
             top[c] = v
             c += 1
     r = k - (n - count)  # rank of sorted(a)[k] among the values >= threshold
-    part = np.partition(top, r)
-    low = part[r]
-    high = part[r + 1]
+    low = _select(top, r)
+    high = top[r + 1]
     for j in range(r + 2, count):
-        if part[j] < high:
-            high = part[j]
+        if top[j] < high:
+            high = top[j]
     return low, high
 
 
@@ -122,10 +161,11 @@ EXP_COEF = np.array([1.0 / math.factorial(k) for k in range(13)])
 
 # erfcx(x) = exp(x^2) erfc(x) for x >= 0 as f(t) / (x + 4) with t = (x - 4) / (x + 4) in [-1, 1):
 # f(t) = (x + 4) erfcx(x) is analytic on [-1, 1] (at t -> 1 it expands in 1/x), so a polynomial
-# of degree 20 in t reaches 8e-15 relative error on the whole half-line (tested against
-# scipy.special.erfcx on [0, 1e300]). Fitted by least squares in the Chebyshev basis to
-# scipy.special.erfcx at 220,000 points of [0, 1e15] (relative weights), then converted to powers
-# of t (sum of |coefficients| = 4, so evaluating in powers loses nothing). One division per call.
+# of degree 20 in t reaches 8e-15 relative error against scipy.special.erfcx on the whole
+# half-line (checked on 420,000 points of [0, 1e300] when fitted; the tests check 2e-14 through
+# the kernel up to x = 1e6). Fitted by least squares in the Chebyshev basis to scipy.special.erfcx
+# at 220,000 points of [0, 1e15] (relative weights), then converted to powers of t (the sum of
+# |coefficients| is 4, so evaluating in powers loses nothing). One division per call.
 _ERFCX_SHIFT = 4.0
 ERFCX_COEF = np.array([
     1.0959956610004937, -0.9765487290808834, 0.7732087022651699, -0.5408538313134842,
@@ -197,8 +237,9 @@ def _tap_kernel_py(
     result is the same on every machine and SIMD width, yet the loop has no cross-iteration
     dependency and LLVM vectorizes it (the exp and erfcx above are branch-free polynomials; the
     division is ``np.divide``, because numba's ``/`` on floats tests for a zero divisor, a branch
-    that stops vectorization; the divisor here is >= 4). No fastmath: the exp's rounding trick
-    relies on IEEE addition, and reassociated sums would depend on the SIMD width.
+    that stops vectorization; the divisor here is >= 4). Of fastmath only ``contract`` (FMA, see
+    :func:`_jit_fma`): reassociation would make the sums depend on the SIMD width, and the exp's
+    rounding trick relies on IEEE addition.
     """
     n = z_term.shape[0]
     n_lv = levels.shape[0]
@@ -207,7 +248,7 @@ def _tap_kernel_py(
     c_erf = 1.0 / (sigma * math.sqrt(2.0 * horizon))
 
     # adverse excursions (exact bridge extremes from one exponential per path) and their
-    # 95th percentiles: numpy.quantile's "linear" rule, bit for bit
+    # 95th percentiles: numpy.quantile's default "linear" rule, with numpy's arithmetic
     adverse_up = np.empty(n)
     adverse_dn = np.empty(n)
     two_var_t = 2.0 * var_t
@@ -234,11 +275,14 @@ def _tap_kernel_py(
         dist[i] = abs(delta)
         sgn[i] = 1.0 if delta >= 0.0 else -1.0
         k_exp[i] = 2.0 * abs(delta) / var_t
-    ec0, ec1, ec2, ec3, ec4, ec5, ec6 = exp_coef[0], exp_coef[1], exp_coef[2], exp_coef[3], exp_coef[4], exp_coef[5], exp_coef[6]  # noqa: E501
-    ec7, ec8, ec9, ec10, ec11, ec12 = exp_coef[7], exp_coef[8], exp_coef[9], exp_coef[10], exp_coef[11], exp_coef[12]
-    fc0, fc1, fc2, fc3, fc4, fc5, fc6 = erfcx_coef[0], erfcx_coef[1], erfcx_coef[2], erfcx_coef[3], erfcx_coef[4], erfcx_coef[5], erfcx_coef[6]  # noqa: E501
-    fc7, fc8, fc9, fc10, fc11, fc12, fc13 = erfcx_coef[7], erfcx_coef[8], erfcx_coef[9], erfcx_coef[10], erfcx_coef[11], erfcx_coef[12], erfcx_coef[13]  # noqa: E501
-    fc14, fc15, fc16, fc17, fc18, fc19, fc20 = erfcx_coef[14], erfcx_coef[15], erfcx_coef[16], erfcx_coef[17], erfcx_coef[18], erfcx_coef[19], erfcx_coef[20]  # noqa: E501
+    # the polynomial coefficients as loop-invariant locals (see exp_coef above)
+    ec = exp_coef
+    ec0, ec1, ec2, ec3, ec4, ec5, ec6 = ec[0], ec[1], ec[2], ec[3], ec[4], ec[5], ec[6]
+    ec7, ec8, ec9, ec10, ec11, ec12 = ec[7], ec[8], ec[9], ec[10], ec[11], ec[12]
+    fc = erfcx_coef
+    fc0, fc1, fc2, fc3, fc4, fc5, fc6 = fc[0], fc[1], fc[2], fc[3], fc[4], fc[5], fc[6]
+    fc7, fc8, fc9, fc10, fc11, fc12, fc13 = fc[7], fc[8], fc[9], fc[10], fc[11], fc[12], fc[13]
+    fc14, fc15, fc16, fc17, fc18, fc19, fc20 = fc[14], fc[15], fc[16], fc[17], fc[18], fc[19], fc[20]
 
     acc_p = np.zeros((n_lv, LANES))
     acc_pt = np.zeros((n_lv, LANES))
@@ -268,8 +312,8 @@ def _tap_kernel_py(
                 e_mid = (ec4 + ec5 * r) + (ec6 + ec7 * r) * r2
                 e_hi = (ec8 + ec9 * r) + (ec10 + ec11 * r) * r2 + ec12 * r4
                 e_r = (e_lo + e_mid * r4) + e_hi * (r4 * r4)
-                two_n = np.int64((np.float64(shifted).view(np.int64) - _EXP_MAGIC_BITS + 1023) << 52).view(np.float64)
-                p = e_r * two_n
+                n_bits = np.float64(shifted).view(np.int64) - _EXP_MAGIC_BITS  # = n
+                p = e_r * np.int64((n_bits + 1023) << 52).view(np.float64)  # e^r 2^n
                 p = 0.0 if gap * kk > -_EXP_FLOOR else p
                 # erfcx((d + |gap|) c) = f(t) u, u = 1 / (x + 4), t = 1 - 8 u
                 u = np.divide(1.0, (d + abs(gap)) * c_erf + _ERFCX_SHIFT)
@@ -410,7 +454,14 @@ def _paths_kernel_py(
         adverse_dn[j] = run_max
 
 
-_terminal_kernel = jit(_terminal_kernel_py)
+# fastmath 'contract' only (see _numba.jit_contract): numba compiles a jitted callee with its first
+# caller's flags, so the terminal kernel gets the same flag to keep its draws identical whatever the
+# order of first calls.
+_jit_fma = jit_contract
+
+
+_terminal_kernel = _jit_fma(_terminal_kernel_py)
+_select = jit(_select_py)
 _order_pair = jit(_order_pair_py)
-_tap_kernel = jit(_tap_kernel_py)
+_tap_kernel = _jit_fma(_tap_kernel_py)
 _paths_kernel = jit(_paths_kernel_py)
