@@ -53,9 +53,12 @@ def step_instrument(
 
 
 def downstream_keys(root: dg.AssetKey, assets: Sequence[dg.AssetsDefinition]) -> list[dg.AssetKey]:
-    """``root`` and every asset that depends on it, transitively."""
+    """``root`` and every date-partitioned asset that depends on it, transitively. Whole-history
+    assets (the calibrations, the hit-rate) are not refreshed per session: they run on their own."""
     children: dict[dg.AssetKey, set[dg.AssetKey]] = {}
     for assets_def in assets:
+        if assets_def.partitions_def is None:
+            continue
         for key in assets_def.keys:
             for parent in assets_def.asset_deps.get(key, set()):
                 children.setdefault(parent, set()).add(key)

@@ -106,7 +106,8 @@ def test_run_requests_appear_exactly_at_confirming_bars(definitions, resources, 
         assert arrival + MINUTE == confirm_end
         assert request.partition_key == DAY.isoformat()
         assert request.run_key == f"MES:{pivot_end.isoformat()}"
-        assert request.asset_selection == [dg.AssetKey(["mes", "fib_levels"])]
+        # that session's fib levels and what is computed from them per session
+        assert request.asset_selection == [dg.AssetKey(["mes", "fib_levels"]), dg.AssetKey(["mes", "mc_touches"])]
     for row, (pivot_end, confirm_end) in zip(fib_rows, expected, strict=True):
         assert row["leg_end_time"] == pivot_end and row["confirmed_at"] == confirm_end
     # a provisional extreme never triggers: a request per confirmation, none for other minutes
