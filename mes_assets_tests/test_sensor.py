@@ -22,6 +22,7 @@ from mes_assets.instruments import MES, ZL
 from mes_assets.kernels.atr import wilder_atr
 from mes_assets.kernels.zigzag import zigzag
 from mes_assets.sensors import SENSOR_NAME
+from mes_assets.sources.errors import SourceUnavailableError
 from mes_assets.sources.replay import ReplayMarketData
 from mes_assets.warehouse.sql_files import read_sql
 from mes_assets_tests.conftest import run_job
@@ -120,7 +121,7 @@ def test_run_requests_appear_exactly_at_confirming_bars(definitions, resources, 
 
 @pytest.mark.slow
 def test_zl_daily_bars_trigger_on_the_confirming_session_and_cursor_survives_restart(
-    definitions, resources
+    definitions, resources, monkeypatch
 ):
     # History through 2025-05-30 is ingested; then real ZLZ25 sessions arrive one per tick.
     run_job(definitions, "zl_job", dt.date(2021, 12, 15), dt.date(2025, 8, 29),
@@ -142,6 +143,19 @@ def test_zl_daily_bars_trigger_on_the_confirming_session_and_cursor_survives_res
     for day in live["date"].to_list():
         one = live.filter(pl.col("date") == day)
         warehouse.replace_slice(table, one, start=day, end=day, symbol="ZL")
+        if day == dt.date(2025, 8, 7):
+            # the source is down for one tick: the evaluation fails and Dagster keeps the cursor
+            def down(*args, **kwargs):
+                raise SourceUnavailableError("warehouse unreachable (simulated outage)")
+
+            with monkeypatch.context() as patch:
+                patch.setattr("mes_assets.sensors.step_instrument", down)
+                with pytest.raises(Exception, match="simulated outage"):
+                    tick(cursor)
+            # a duplicate evaluation from the same cursor asks for the same run keys, so Dagster
+            # (which launches a run_key once) starts nothing twice
+            duplicate = tick(cursor)
+            assert [r.run_key for r in duplicate.run_requests] == [r.run_key for r in tick(cursor).run_requests]
         # each tick starts from the stored JSON text only, as after a daemon restart
         result = tick(cursor)
         cursor = result.cursor
