@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 import pytest
@@ -25,3 +26,19 @@ def data_root() -> Path:
             "directory (see shared/data/README.md) to run the real-file tests"
         )
     return root
+
+
+class NetworkForbidden(AssertionError):
+    pass
+
+
+@pytest.fixture()
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any attempt to open a socket or resolve a host fails the test loudly (live-client tests)."""
+
+    def boom(*args, **kwargs):
+        raise NetworkForbidden(f"network access attempted: {args!r}")
+
+    monkeypatch.setattr(socket, "socket", boom)
+    monkeypatch.setattr(socket, "create_connection", boom)
+    monkeypatch.setattr(socket, "getaddrinfo", boom)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import socket
 import urllib.error
 import urllib.parse
 from pathlib import Path
@@ -33,20 +32,8 @@ UTC = dt.timezone.utc
 DBN_DIR = Path("databento_samples") / "GLBX.MDP3"
 
 
-class NetworkForbidden(AssertionError):
-    pass
-
-
-@pytest.fixture(autouse=True)
-def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Any attempt to open a socket or resolve a host fails the test loudly."""
-
-    def boom(*args, **kwargs):
-        raise NetworkForbidden(f"network access attempted: {args!r}")
-
-    monkeypatch.setattr(socket, "socket", boom)
-    monkeypatch.setattr(socket, "create_connection", boom)
-    monkeypatch.setattr(socket, "getaddrinfo", boom)
+# Every test here runs with sockets blocked (conftest.no_network): live clients are tested offline.
+pytestmark = pytest.mark.usefixtures("no_network")
 
 
 # ----------------------------------------------------------------------------- credentials

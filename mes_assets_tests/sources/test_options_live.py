@@ -15,7 +15,6 @@ documented layout (``CME_EOD_COLUMNS``), not a CME file.
 from __future__ import annotations
 
 import datetime as dt
-import socket
 from pathlib import Path
 
 import databento
@@ -46,20 +45,8 @@ INGESTED = dt.datetime(2025, 3, 4, 6, 0, tzinfo=UTC)
 DBN_DIR = Path("databento_samples") / "GLBX.MDP3"
 
 
-class NetworkForbidden(AssertionError):
-    pass
-
-
-@pytest.fixture(autouse=True)
-def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Any attempt to open a socket or resolve a host fails the test loudly."""
-
-    def boom(*args, **kwargs):
-        raise NetworkForbidden(f"network access attempted: {args!r}")
-
-    monkeypatch.setattr(socket, "socket", boom)
-    monkeypatch.setattr(socket, "create_connection", boom)
-    monkeypatch.setattr(socket, "getaddrinfo", boom)
+# Every test here runs with sockets blocked (conftest.no_network): live clients are tested offline.
+pytestmark = pytest.mark.usefixtures("no_network")
 
 
 # ----------------------------------------------------------------------------- constructed DBN
