@@ -16,6 +16,8 @@ counts consecutive forecasts (ending at ``D``) dominated by the same group, and
 ``dominance_flag`` is raised at ``DOMINANCE_DAYS`` — SPEC's cue to review that group's features
 for leakage. Fewer than ``MIN_OBS`` forecasts: status ``insufficient_history`` and no statistics.
 All four groups zero on a date (a model using only ``other`` features): no daily dominance.
+Intraday horizons (force lines per five-minute origin, ``origin_ts``): the window and the run are
+counted in forecasts (origins), and the row of a date is the monitor as of its last origin.
 """
 
 from __future__ import annotations
@@ -71,7 +73,7 @@ def _runs(dominant: np.ndarray) -> np.ndarray:
 
 
 def _one_horizon(symbol: str, horizon: str, frame: pl.DataFrame) -> list[dict]:
-    frame = frame.sort("date")
+    frame = frame.sort(["date", "origin_ts"] if "origin_ts" in frame.columns else ["date"])
     g = frame.select(f"shap_{x}" for x in FORCE_GROUPS).to_numpy().astype(np.float64)
     if np.any(~np.isfinite(g)):
         raise ValueError(f"{symbol} {horizon}: non-finite force-line values")
@@ -106,9 +108,15 @@ def shap_stability(symbol: str, force_lines: pl.DataFrame, computed_at: dt.datet
     """``explainability.shap_stability`` rows for every date and horizon in ``force_lines``."""
     rows: list[dict] = []
     for (horizon,), frame in force_lines.group_by("horizon", maintain_order=True):
-        if frame["date"].is_duplicated().any():
-            raise ValueError(f"{symbol} {horizon}: force lines must hold one row per date")
-        rows.extend(_one_horizon(symbol, str(horizon), frame))
+        intraday = "origin_ts" in frame.columns and frame["origin_ts"].null_count() == 0 and frame.height > 0
+        key = ["origin_ts"] if intraday else ["date"]
+        if frame.select(key).is_duplicated().any():
+            raise ValueError(f"{symbol} {horizon}: force lines must hold one row per {key[0]}")
+        per_forecast = _one_horizon(symbol, str(horizon), frame)
+        if intraday:  # one row per date: the monitor as of that session's last origin
+            last = {r["date"]: r for r in per_forecast}
+            per_forecast = list(last.values())
+        rows.extend(per_forecast)
     out = pl.DataFrame(rows, schema=STABILITY_SCHEMA) if rows else pl.DataFrame(schema=STABILITY_SCHEMA)
     return out.with_columns(
         pl.lit(CALC_VERSION).alias("calc_version"),

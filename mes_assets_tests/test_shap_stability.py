@@ -71,3 +71,21 @@ def test_horizons_are_monitored_separately_and_bad_input_is_refused():
         shap_stability("ZL", pl.concat([a, a]), NOW)
     with pytest.raises(ValueError, match="non-finite"):
         shap_stability("ZL", _analytic_lines(np.full((3, 4), np.nan)), NOW)
+
+
+def test_intraday_force_lines_give_one_row_per_date_as_of_its_last_origin():
+    rng = np.random.default_rng(4)
+    values = rng.normal(0, 1e-3, (3 * 30, 4))  # analytic: three sessions of 30 origins
+    days = [dt.date(2024, 1, 2 + d // 30) for d in range(90)]
+    origins = [dt.datetime(2024, 1, 2 + d // 30, 14, 30, tzinfo=dt.UTC) + dt.timedelta(minutes=5 * (d % 30))
+               for d in range(90)]
+    lines = pl.DataFrame({"date": days, "horizon": ["5m"] * 90, "origin_ts": origins,
+                          **{f"shap_{g}": values[:, i] for i, g in enumerate(("vix", "yield", "trump", "cot"))}})
+    out = shap_stability("MES", lines, NOW)
+    assert out["date"].to_list() == [dt.date(2024, 1, 2), dt.date(2024, 1, 3), dt.date(2024, 1, 4)]
+    assert out["n_obs"].to_list() == [30, WINDOW, WINDOW]  # windows count origins
+    last = out.row(-1, named=True)
+    window = values[90 - WINDOW:]
+    assert last["var_vix"] == pytest.approx(np.var(window[:, 0], ddof=1), rel=1e-12)
+    with pytest.raises(ValueError, match="one row per origin_ts"):
+        shap_stability("MES", pl.concat([lines, lines]), NOW)

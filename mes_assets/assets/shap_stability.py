@@ -19,7 +19,7 @@ def build_shap_stability_asset(spec: InstrumentSpec) -> dg.AssetsDefinition:
         start, end = partition_dates(context)
         warehouse = instrument_warehouse(context, spec)
         lines = warehouse.read(
-            "SELECT date, horizon, shap_vix, shap_yield, shap_trump, shap_cot FROM explainability.force_lines "
+            "SELECT date, horizon, origin_ts, shap_vix, shap_yield, shap_trump, shap_cot FROM explainability.force_lines "
             "WHERE symbol = @symbol AND date <= @end_date ORDER BY date",
             {"symbol": spec.symbol, "end_date": end},
         )

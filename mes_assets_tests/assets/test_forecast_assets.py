@@ -107,7 +107,8 @@ def test_mes_intraday_forecasts_are_in_session_out_of_sample_and_private(definit
             assets=["mes/exchange_sessions", "mes/futures_ohlcv_1m", "mes/master_features", "mes/fib_levels"])
     run_job(definitions, "mes_job", first, last, assets=["mes/pinball_bands", "mes/shap_values",
                                                         "mes/force_lines", "mes/model_registry"])
-    run_job(definitions, "mes_job", dt.date(2025, 4, 21), last, assets=["mes/model_health"])
+    run_job(definitions, "mes_job", dt.date(2025, 4, 21), last,
+            assets=["mes/model_health", "mes/shap_stability", "mes/regime_state"])
     private = resources["private_warehouse"].get_backend()
     bands = private.read("SELECT * FROM predictions.quantiles ORDER BY horizon, origin_ts")
     assert set(bands["horizon"]) == {"5m", "15m", "60m"}
@@ -125,6 +126,9 @@ def test_mes_intraday_forecasts_are_in_session_out_of_sample_and_private(definit
     lines = private.read("SELECT * FROM explainability.force_lines")
     total = lines["base_value"] + lines["shap_sum"] + lines["shap_other"]
     assert lines.height == bands.height and ((total - lines["p50_prediction"]).abs() < 1e-6).all()
+    stability = private.read("SELECT * FROM explainability.shap_stability")
+    assert set(stability["horizon"]) == {"5m", "15m", "60m"} and not stability.select("date", "horizon").is_duplicated().any()
+    assert set(private.read("SELECT status FROM predictions.regime_state")["status"]) == {"insufficient_history"}
     health = private.read("SELECT * FROM predictions.model_metrics")
     assert set(health["horizon"]) == {"5m", "15m", "60m"}
     assert ((health["coverage_80"] > 0.5) & (health["coverage_80"] <= 1.0)).all()
@@ -142,6 +146,11 @@ def test_mes_intraday_forecasts_are_in_session_out_of_sample_and_private(definit
     prefix = intraday_features(bars.filter(pl.col("bar_end") <= cut), daily, 3.0,
                                exchange_sessions(MES, first, last)["date"].to_list())
     assert prefix.equals(feats.head(1501))
+    # tap probabilities start from each date's latest forecast origin of each horizon
+    run_job(definitions, "mes_job", dt.date(2025, 4, 21), last, assets=["mes/mc_touches"])
+    touches = private.read("SELECT * FROM backtesting.mc_touches")
+    assert set(touches["horizon"]) == {"5m", "15m", "60m"} and set(touches["terminal_source"]) == {"quantile_model"}
+    assert (touches["exp_time_to_touch_unit"] == "minutes").all() and touches["origin_ts"].null_count() == 0
     # the tap-probability backtest scores every five-minute origin with an in-session horizon
     import dagster as dg
 
