@@ -36,6 +36,8 @@ import numpy as np
 import polars as pl
 
 from mes_assets.fibonacci import LEVEL_COLUMNS
+from mes_assets.forecasts import HORIZON_SESSIONS
+from mes_assets.intraday_features import INTRADAY_HORIZON_BARS
 from mes_assets.mc_calibration import (
     calibration_report,
     choose_blend,
@@ -45,14 +47,16 @@ from mes_assets.mc_calibration import (
     price_sigma,
     tap_forecasts,
 )
+from mes_assets.mc_touches import HORIZONS
 
 __all__ = ["WEIGHTS", "BacktestInputs", "backtest_rows"]
 
 WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
 MES_RV_BARS = 78
 MES_RV_MIN = 40
-DAILY_HORIZONS = {"1w": 5, "1m": 21}
-INTRADAY_HORIZONS = {"5m": 1, "15m": 3, "60m": 12}
+# Horizon lengths are the forecast modules' and mc_touches' own, never restated here.
+DAILY_HORIZONS = HORIZON_SESSIONS
+INTRADAY_HORIZONS = INTRADAY_HORIZON_BARS
 QUANTILES = ("p10", "p25", "p50", "p75", "p90")
 
 
@@ -179,8 +183,8 @@ def backtest_rows(inputs: BacktestInputs, horizon: str, session_dates: list, com
     if len(o.spot) == 0:
         return base | {"date": None, "status": "uncalibrated", "calibration_version": "none",
                        "n_forecasts": 0, "reason": "no scorable origins"}
-    unit_years = (1.0 / (252.0 * 390.0)) if inputs.intraday else (1.0 / 252.0)
-    length = {"5m": 5.0, "15m": 15.0, "60m": 60.0, "1w": 5.0, "1m": 21.0}[horizon]
+    unit_years = 1.0 / HORIZONS[horizon].units_per_year
+    length = float(HORIZONS[horizon].steps)
     side = level_sides(o.spot, o.level, o.level_origin)
     outcome = observed_touches(o.high, o.low, o.level, side, o.level_origin)
 
