@@ -64,7 +64,7 @@ def print_table(rows: Sequence[BenchRow]) -> None:
     print("| kernel | problem | kernel time | baseline | baseline time | ratio | note |")
     print("|---|---|---|---|---|---|---|")
     for row in rows:
-        ratio = "-" if row.ratio is None else f"{row.ratio:.1f}x"
+        ratio = "-" if row.ratio is None else f"{row.ratio:.1f}x" if row.ratio >= 1 else f"{row.ratio:.3f}x"
         print(
             f"| {row.kernel} | {row.problem} | {_fmt_seconds(row.kernel_s)} | {row.baseline} | "
             f"{_fmt_seconds(row.baseline_s)} | {ratio} | {row.note} |"

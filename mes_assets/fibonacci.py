@@ -23,7 +23,8 @@ from mes_assets.kernels.zigzag import last_confirmed_leg, zigzag
 
 CALC_VERSION = "fib-1.1.0"
 # The bars the zig-zag runs on, per InstrumentSpec.atr_bar (BigQuery SQL under sql/).
-RTH_BARS_SQL = {"5m": "transforms/rth_bars_5m.sql", "1d": "transforms/rth_bars_1d.sql"}
+RTH_BARS_SQL = {"1m": "transforms/rth_bars_1m.sql", "5m": "transforms/rth_bars_5m.sql",
+                "1d": "transforms/rth_bars_1d.sql"}
 LEVEL_COLUMNS = ("fib_236", "fib_382", "fib_500", "fib_618", "fib_786", "ext_1272", "ext_1618")
 FIB_SCHEMA = {
     "date": pl.Date,

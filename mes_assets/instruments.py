@@ -4,10 +4,27 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
 from dataclasses import dataclass
 from typing import Literal
 
 Audience = Literal["shared", "private"]
+
+
+def history_start(symbol: str, recorded: dt.date) -> dt.date:
+    """First date of bar history: ``MES_HISTORY_START_<SYMBOL>`` (ISO date) when set, else ``recorded``.
+
+    The defaults are the first dates of the recorded sample; a deployment that holds a longer
+    history (a live vendor, a longer recorded file) says so here, and partitions start there too.
+    """
+    name = f"MES_HISTORY_START_{symbol}"
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return recorded
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not an ISO date (YYYY-MM-DD)") from None
 
 
 @dataclass(frozen=True)
@@ -75,7 +92,7 @@ ZL = InstrumentSpec(
     audience="shared",
     source_symbol="ZL",
     cot_market_code="007601",
-    history_start=dt.date(2021, 12, 15),
+    history_start=history_start("ZL", dt.date(2021, 12, 15)),
     calibration_horizon_bars=10,  # two trading weeks
 )
 
@@ -97,7 +114,7 @@ MES = InstrumentSpec(
     audience="private",
     source_symbol="ES",  # no MES minute history is recorded; ES has the same index and price scale
     cot_market_code="13874U",
-    history_start=dt.date(2023, 3, 8),
+    history_start=history_start("MES", dt.date(2023, 3, 8)),
     calibration_horizon_bars=12,  # one hour of 5-minute bars
 )
 

@@ -6,15 +6,18 @@ Origins, levels and outcomes (no lookahead anywhere):
   at ``t``'s close); the outcome window is sessions ``t+1 .. t+h`` (h = 5 for 1w, 21 for 1m):
   touched when their highest high reaches a level above the close, or lowest low a level below.
   Time unit: trading days (252 a year).
-* **MES** (ES proxy): every five-minute RTH bar ``t``; the levels are the fib row of the previous
+* **MES** (ES proxy): every RTH bar ``t`` of the origin grid (five-minute bars, the forecast grid,
+  by default; one-minute bars with ``bar_minutes=1``); the levels are the fib row of the previous
   recorded session (the current session's row is only known at its close); the outcome window is
-  the next ``h`` five-minute bars of the same session (1, 3, 12 for 5m, 15m, 60m), so origins
-  within ``h`` bars of the close are not scored. Time unit: RTH minutes (252 x 390 a year).
+  the next ``h`` bars of the same session (horizon minutes / ``bar_minutes``: 1, 3, 12 five-minute
+  bars for 5m, 15m, 60m), so origins within ``h`` bars of the close are not scored. Time unit: RTH
+  minutes (252 x 390 a year).
 
 Volatility per origin, annualised: VIX/100 of the origin's driver row (ZL: the session's
 master_features row; MES: the previous session's) and a trailing realized vol (ZL:
-``realized_vol_20d``; MES: sd of the previous 78 five-minute log returns x sqrt(252 x 78), i.e.
-about one session, within one recorded stretch). Origins lacking either are not scored (counted).
+``realized_vol_20d``; MES: sd of the log returns of the previous 390 RTH minutes of bars, i.e.
+about one session, within one recorded stretch, annualised with sqrt(252 x 390 / bar_minutes);
+at least 200 minutes of returns). Origins lacking either are not scored (counted).
 
 Model: :func:`mes_assets.mc_calibration.tap_forecasts` with the quantile model's P10..P90 when
 ``predictions.quantiles`` has a forecast for the origin, else the zero-drift normal; the bridge
@@ -49,11 +52,12 @@ from mes_assets.mc_calibration import (
 )
 from mes_assets.mc_touches import HORIZONS
 
-__all__ = ["WEIGHTS", "BacktestInputs", "backtest_rows"]
+__all__ = ["WEIGHTS", "BacktestInputs", "Origins", "backtest_origins", "backtest_rows", "intraday_horizon_bars",
+           "score_origins"]
 
 WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
-MES_RV_BARS = 78
-MES_RV_MIN = 40
+MES_RV_MINUTES = 390
+MES_RV_MIN_MINUTES = 200
 # Horizon lengths are the forecast modules' and mc_touches' own, never restated here.
 DAILY_HORIZONS = HORIZON_SESSIONS
 INTRADAY_HORIZONS = INTRADAY_HORIZON_BARS
@@ -71,10 +75,14 @@ class BacktestInputs:
     drivers: pl.DataFrame
     forecasts: pl.DataFrame
     intraday: bool
+    bar_minutes: int = 5  # intraday origin grid (minutes per bar); the daily backtest ignores it
 
 
 @dataclass(frozen=True)
-class _Origins:
+class Origins:
+    """Scorable origins of one horizon: per origin spot, VIX and realized vol (annualised), window
+    high/low, quantile forecast (or None); per level its price and the index of its origin."""
+
     spot: np.ndarray
     vix: np.ndarray
     realized: np.ndarray
@@ -102,21 +110,32 @@ def _window_extremes(high: np.ndarray, low: np.ndarray, h: int, same: np.ndarray
     return hi, lo
 
 
-def _trailing_rv(close: np.ndarray, dates: list, session_dates: list) -> np.ndarray:
-    """MES trailing realized vol: sd of the previous MES_RV_BARS five-minute log returns, annualised."""
+def _trailing_rv(close: np.ndarray, dates: list, session_dates: list, bar_minutes: int) -> np.ndarray:
+    """MES trailing realized vol: sd of the log returns over the previous MES_RV_MINUTES, annualised."""
     from mes_assets.fibonacci import segment_bounds
 
+    window_bars = MES_RV_MINUTES // bar_minutes
+    min_bars = MES_RV_MIN_MINUTES // bar_minutes
+    annualise = math.sqrt(252.0 * 390.0 / bar_minutes)
     out = np.full(close.shape[0], np.nan)
     for a, b in segment_bounds(dates, session_dates):
         r = np.diff(np.log(close[a:b]))
-        for t in range(a + MES_RV_MIN, b):
-            window = r[max(0, t - a - MES_RV_BARS) : t - a]
-            if window.size >= MES_RV_MIN:
-                out[t] = np.std(window, ddof=1) * math.sqrt(252.0 * 78.0)
+        for t in range(a + min_bars, b):
+            window = r[max(0, t - a - window_bars) : t - a]
+            if window.size >= min_bars:
+                out[t] = np.std(window, ddof=1) * annualise
     return out
 
 
-def _origins(inputs: BacktestInputs, horizon: str, session_dates: list) -> _Origins:
+def intraday_horizon_bars(horizon: str, bar_minutes: int) -> int:
+    """Bars of ``bar_minutes`` in an intraday horizon (5 at one minute, 1 at five minutes for 5m)."""
+    minutes = HORIZONS[horizon].steps
+    if bar_minutes <= 0 or minutes % bar_minutes:
+        raise ValueError(f"horizon {horizon} ({minutes} minutes) is not a whole number of {bar_minutes}-minute bars")
+    return minutes // bar_minutes
+
+
+def backtest_origins(inputs: BacktestInputs, horizon: str, session_dates: list) -> Origins:
     bars = inputs.bars.sort("bar_end")
     dates = bars["date"].to_numpy()
     close = bars["close"].to_numpy().astype(np.float64)
@@ -127,10 +146,10 @@ def _origins(inputs: BacktestInputs, horizon: str, session_dates: list) -> _Orig
     recorded = sorted(set(bars["date"].to_list()))
     previous = dict(zip(recorded[1:], recorded[:-1], strict=True))
     if inputs.intraday:
-        h = INTRADAY_HORIZONS[horizon]
+        h = intraday_horizon_bars(horizon, inputs.bar_minutes)
         same = np.zeros(close.shape[0], dtype=bool)
         same[: max(close.shape[0] - h, 0)] = dates[h:] == dates[:-h]
-        rv = _trailing_rv(close, bars["date"].to_list(), session_dates)
+        rv = _trailing_rv(close, bars["date"].to_list(), session_dates, inputs.bar_minutes)
         source_day = [previous.get(d) for d in bars["date"].to_list()]
         fc_key = bars["bar_end"].cast(pl.Datetime("us", "UTC")).to_list()
         fc = {r["origin_ts"]: r for r in inputs.forecasts.filter(pl.col("horizon") == horizon).iter_rows(named=True)}
@@ -170,7 +189,7 @@ def _origins(inputs: BacktestInputs, horizon: str, session_dates: list) -> _Orig
                 levels.append(row[col])
                 level_origin.append(k)
     q = np.array(quant, dtype=np.float64).reshape(-1, 5)
-    return _Origins(np.array(spot), np.array(vix), np.array(realized), np.array(levels, dtype=np.float64),
+    return Origins(np.array(spot), np.array(vix), np.array(realized), np.array(levels, dtype=np.float64),
                     np.array(level_origin, dtype=np.int64), np.array(his), np.array(los),
                     q if np.isfinite(q).any() else None, days, skipped)
 
@@ -178,8 +197,15 @@ def _origins(inputs: BacktestInputs, horizon: str, session_dates: list) -> _Orig
 def backtest_rows(inputs: BacktestInputs, horizon: str, session_dates: list, computed_at: dt.datetime) -> dict:
     """One backtesting.mc_calibration row (and the reports) for one symbol and horizon."""
     started = time.perf_counter()
-    o = _origins(inputs, horizon, session_dates)
-    base = {"symbol": inputs.symbol, "horizon": horizon, "n_origins": len(o.spot), "computed_at": computed_at}
+    o = backtest_origins(inputs, horizon, session_dates)
+    return score_origins(o, inputs.symbol, horizon, computed_at, started)
+
+
+def score_origins(o: Origins, symbol: str, horizon: str, computed_at: dt.datetime,
+                  started: float | None = None) -> dict:
+    """Score prepared origins: weights with the exact engine, the chosen one with ``crn``, the baseline."""
+    started = time.perf_counter() if started is None else started
+    base = {"symbol": symbol, "horizon": horizon, "n_origins": len(o.spot), "computed_at": computed_at}
     if len(o.spot) == 0:
         return base | {"date": None, "status": "uncalibrated", "calibration_version": "none",
                        "n_forecasts": 0, "reason": "no scorable origins"}
@@ -194,7 +220,7 @@ def backtest_rows(inputs: BacktestInputs, horizon: str, session_dates: list, com
                              engine=engine, seed=0).tap_prob
 
     candidates = {w: probs(w, "exact") for w in WEIGHTS}
-    description = {"symbol": inputs.symbol, "horizon": horizon, "first": str(o.dates[0]),
+    description = {"symbol": symbol, "horizon": horizon, "first": str(o.dates[0]),
                    "last": str(o.dates[-1]), "weights": list(WEIGHTS), "engine": "exact"}
     choice = choose_blend(candidates, outcome, description=description)
     weight = choice.weight if choice.weight is not None else 1.0  # report VIX-only when uncalibrated

@@ -13,13 +13,14 @@ from mes_assets.warehouse.sql_files import read_sql
 TABLE = "backtesting.mc_calibration"
 
 
-def read_backtest_inputs(warehouse, spec: InstrumentSpec, end) -> BacktestInputs:
+def read_backtest_inputs(warehouse, spec: InstrumentSpec, end, bar_minutes: int = 5) -> BacktestInputs:
+    """Everything the backtest reads, one query per table; ``bar_minutes`` (5 or 1) is the MES origin grid."""
     params = {"symbol": spec.symbol, "start_date": spec.history_start, "end_date": end}
     intraday = any(h in INTRADAY_HORIZONS for h in spec.mc_horizons)
-    bars = warehouse.read(read_sql(RTH_BARS_SQL["5m" if intraday else "1d"]), params)
+    bars = warehouse.read(read_sql(RTH_BARS_SQL[f"{bar_minutes}m" if intraday else "1d"]), params)
     where = "WHERE symbol = @symbol AND date BETWEEN @start_date AND @end_date"
     return BacktestInputs(
-        symbol=spec.symbol, bars=bars, intraday=intraday,
+        symbol=spec.symbol, bars=bars, intraday=intraday, bar_minutes=bar_minutes,
         fib=warehouse.read(f"SELECT * FROM signals.fib_levels {where}", params),
         drivers=warehouse.read(
             f"SELECT date, fred_vix, realized_vol_20d FROM features.master_features {where}", params),

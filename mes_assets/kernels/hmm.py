@@ -100,7 +100,9 @@ def _backward_py(filt, transition):
     n = filt.shape[0]
     smooth = np.empty((n, 2))
     pairs = np.zeros((2, 2))
-    smooth[n - 1] = filt[n - 1]
+    # Two scalar copies, not a row slice: numba took ~4 s to compile the slice assignment (bench_startup).
+    smooth[n - 1, 0] = filt[n - 1, 0]
+    smooth[n - 1, 1] = filt[n - 1, 1]
     for t in range(n - 2, -1, -1):
         pred0 = filt[t, 0] * transition[0, 0] + filt[t, 1] * transition[1, 0]
         pred1 = filt[t, 0] * transition[0, 1] + filt[t, 1] * transition[1, 1]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -160,6 +161,30 @@ def test_mes_intraday_forecasts_are_in_session_out_of_sample_and_private(definit
     calib = private.read("SELECT * FROM backtesting.mc_calibration")
     assert set(calib["horizon"]) == {"5m", "15m", "60m"} and set(calib["status"]) == {"calibrated"}
     assert (calib["n_origins"] > 1500).all() and (calib["brier_model"] < 0.25).all()
+    # the one-minute origin grid: a 15-minute window of one-minute bars from an origin on the
+    # five-minute grid is exactly the next three five-minute bars (same high/low) where every
+    # minute is recorded; five times the origins
+    from mes_assets.assets.mc_calibration import read_backtest_inputs
+    from mes_assets.mc_backtest import _window_extremes, backtest_origins, intraday_horizon_bars
+
+    assert {h: intraday_horizon_bars(h, 5) for h in ("5m", "15m", "60m")} == {"5m": 1, "15m": 3, "60m": 12}
+    grids = {m: read_backtest_inputs(private, MES, last, bar_minutes=m) for m in (1, 5)}
+    windows = {}
+    for m, inputs in grids.items():
+        b = inputs.bars.sort("bar_end")
+        h = intraday_horizon_bars("15m", m)
+        d = b["date"].to_numpy()
+        same = np.zeros(b.height, dtype=bool)
+        same[:-h] = d[h:] == d[:-h]
+        hi, lo = _window_extremes(b["high"].to_numpy(), b["low"].to_numpy(), h, same)
+        full = b["minute_count"].rolling_min(h).shift(-h).fill_null(0).to_numpy() == 5 if m == 5 else True
+        windows[m] = b.select("bar_end").with_columns(hi=hi, lo=lo, full=full)
+    paired = windows[5].filter(pl.col("full") & pl.col("hi").is_not_nan()).join(windows[1], on="bar_end", suffix="_1m")
+    assert paired.height > 1500
+    assert (paired["hi"] == paired["hi_1m"]).all() and (paired["lo"] == paired["lo_1m"]).all()
+    sessions = exchange_sessions(MES, MES.history_start, last)["date"].to_list()
+    n = {m: len(backtest_origins(g, "60m", sessions).spot) for m, g in grids.items()}
+    assert 4.5 * n[5] < n[1] < 5.5 * n[5]
     # nothing intraday or MES in the shared warehouse
     shared = resources["warehouse"].get_backend()
     assert shared.read("SELECT COUNT(*) AS n FROM backtesting.mc_calibration")["n"][0] == 0
