@@ -32,6 +32,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import os
 import time
 from dataclasses import dataclass
 
@@ -216,8 +217,9 @@ def score_origins(o: Origins, symbol: str, horizon: str, computed_at: dt.datetim
 
     def probs(weight: float, engine: str) -> np.ndarray:
         sigma = price_sigma(o.spot, weight * o.vix + (1.0 - weight) * o.realized, unit_years)
+        # The backtest is one unpartitioned step with the machine to itself: every core.
         return tap_forecasts(o.spot, o.level, o.level_origin, sigma, length, o.quantiles,
-                             engine=engine, seed=0).tap_prob
+                             engine=engine, seed=0, n_threads=os.cpu_count() or 1).tap_prob
 
     candidates = {w: probs(w, "exact") for w in WEIGHTS}
     description = {"symbol": symbol, "horizon": horizon, "first": str(o.dates[0]),

@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-__all__ = ["NUMBA_ENABLED", "jit", "jit_contract"]
+__all__ = ["NUMBA_ENABLED", "jit", "jit_contract", "jit_nogil"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -52,3 +52,12 @@ def jit_contract(func: F) -> F:
     import numba
 
     return numba.njit(cache=True, fastmath={"contract"})(func)  # type: ignore[no-any-return]
+
+
+def jit_nogil(func: F) -> F:
+    """:func:`jit` that releases the GIL, for kernels that worker threads run side by side."""
+    if not NUMBA_ENABLED:
+        return func
+    import numba
+
+    return numba.njit(cache=True, nogil=True)(func)  # type: ignore[no-any-return]
