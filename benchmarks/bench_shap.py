@@ -97,25 +97,10 @@ _NAMES = list(FEATURE_COLUMNS)
 @lru_cache(maxsize=1)
 def zl_training() -> tuple[np.ndarray, np.ndarray]:
     """``(X, y)``: REAL ZLZ25 feature matrix (NaN = NULL) and 5-session forward log return."""
-    import polars as pl
-
-    from mes_assets.calendars import exchange_sessions
     from mes_assets.data_dir import resolve_data_dir
-    from mes_assets.features import build_features
-    from mes_assets.instruments import ZL
-    from mes_assets.sources import ReplayCot, ReplayFred, ReplayMarketData
+    from mes_assets_tests.replay_frames import zl_replay_features
 
-    d = dt.date
-    root = resolve_data_dir(None)
-    bars = ReplayMarketData(root).daily_bars("ZL", d(2021, 12, 15), d(2025, 10, 14))
-    sessions = exchange_sessions(ZL, d(2021, 12, 15), d(2025, 10, 14))
-    asof = sessions.select("date", pl.col("session_close").alias("bar_close_utc"))
-    rf = ReplayFred(root)
-    fred = pl.concat([rf.series(s, d(2021, 1, 1), d(2025, 12, 31)) for s in ("VIXCLS", "DGS2", "DGS10")])
-    cot = ReplayCot(root).reports(ZL.cot_market_code, d(1987, 1, 1), d(2025, 12, 31))
-    feats = build_features(
-        "ZL", bars=bars, fred=fred, cot=cot, asof_times=asof, calc_version="bench", zigzag_k=ZL.zigzag_k
-    ).sort("date")
+    feats = zl_replay_features(resolve_data_dir(None), "bench")
     return feature_matrix(feats), forward_log_return(feats.get_column("close").to_numpy(), HORIZON)
 
 

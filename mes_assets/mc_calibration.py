@@ -125,7 +125,7 @@ from scipy.special import erfc, log_ndtr, logit
 
 from mes_assets.kernels.crn import crn_mean_exp
 from mes_assets.kernels.logistic import fit_logistic
-from mes_assets.kernels.montecarlo import DEFAULT_QUANTILE_PROBS, tap_probabilities, wilson_interval
+from mes_assets.kernels.montecarlo import DEFAULT_QUANTILE_PROBS, tap_probabilities, terminal_scores, wilson_interval
 from mes_assets.kernels.types import ArrayLike, FloatArray, Int8Array, IntArray
 
 __all__ = [
@@ -432,17 +432,6 @@ class TapForecasts:
     n_paths: int
 
 
-def _terminal_scores(seed: int | np.random.Generator, n_paths: int) -> FloatArray:
-    """The terminal standard-normal scores ``tap_probabilities(..., seed=seed)`` draws (its 1st stream)."""
-    if isinstance(seed, np.random.Generator):
-        rng = seed.spawn(4)[0]
-    elif isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or int(seed) < 0:
-        raise ValueError(f"seed must be a non-negative integer or a numpy.random.Generator, got {seed!r}")
-    else:
-        rng = np.random.default_rng(np.random.SeedSequence(int(seed)).spawn(4)[0])
-    return rng.standard_normal(n_paths)
-
-
 def _pieces(qd: FloatArray, zk: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Piecewise-linear terminal displacement ``y(z) = alpha_s + beta_s z`` (the kernel's interpolation).
 
@@ -622,7 +611,7 @@ def tap_forecasts(
         if engine == "exact":
             tap[live] = _exact_tap(u[live], k, d[live], alpha[ro], beta[ro], piece_bounds)
         else:
-            z = np.sort(_terminal_scores(seed, paths))
+            z = np.sort(terminal_scores(seed, paths))
             cut = np.searchsorted(z, zk, side="left")  # piece s holds z in (zk[s-1], zk[s]]
             edges = np.concatenate([[0], cut, [paths]]).astype(np.int64)
             # -k * gap = c_s + e_s z on piece s

@@ -297,3 +297,12 @@ def test_choose_blend_uncalibrated_with_too_few_rows(analytic: dict[str, np.ndar
     assert choice.n_scored == n and "min_origins" in choice.reason
     with pytest.raises(ValueError, match="entries"):
         choose_blend({0.5: p[:-1]}, analytic["outcome"][:n], description={})
+
+
+def test_terminal_scores_are_stream_zero_of_the_seeds_four_way_spawn() -> None:
+    from mes_assets.kernels.montecarlo import terminal_scores
+
+    expected = np.random.default_rng(np.random.SeedSequence(42).spawn(4)[0]).standard_normal(1_000)
+    assert np.array_equal(terminal_scores(42, 1_000), expected)
+    assert np.array_equal(terminal_scores(np.random.default_rng(5), 10),
+                          np.random.default_rng(5).spawn(4)[0].standard_normal(10))

@@ -8,16 +8,12 @@ non-market inputs are analytic (a hand-written contribution matrix for the group
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
 
-from mes_assets.calendars import exchange_sessions
-from mes_assets.features import build_features
-from mes_assets.instruments import ZL
 from mes_assets.quantile_model import (
     ALPHAS,
     FEATURE_COLUMNS,
@@ -29,24 +25,15 @@ from mes_assets.quantile_model import (
     walk_forward,
 )
 from mes_assets.shap_groups import FORCE_GROUPS, feature_group, force_lines, group_sums
-from mes_assets.sources import ReplayCot, ReplayFred, ReplayMarketData
+from mes_assets_tests.replay_frames import zl_replay_features
 
-D = dt.date
 H = 5
 RETRAIN = 63  # fewer refits keeps the module < 60 s
 
 
 @pytest.fixture(scope="module")
 def zl_features(data_root: Path) -> pl.DataFrame:
-    bars = ReplayMarketData(data_root).daily_bars("ZL", D(2021, 12, 15), D(2025, 10, 14))
-    sessions = exchange_sessions(ZL, D(2021, 12, 15), D(2025, 10, 14))
-    asof = sessions.select("date", pl.col("session_close").alias("bar_close_utc"))
-    rf = ReplayFred(data_root)
-    fred = pl.concat([rf.series(s, D(2021, 1, 1), D(2025, 12, 31)) for s in ("VIXCLS", "DGS2", "DGS10")])
-    cot = ReplayCot(data_root).reports(ZL.cot_market_code, D(1987, 1, 1), D(2025, 12, 31))
-    return build_features(
-        "ZL", bars=bars, fred=fred, cot=cot, asof_times=asof, calc_version="test", zigzag_k=ZL.zigzag_k
-    ).sort("date")
+    return zl_replay_features(data_root, "test")
 
 
 @pytest.fixture(scope="module")

@@ -133,7 +133,7 @@ import numpy as np
 from mes_assets.kernels.montecarlo_kernels import ERFCX_COEF, EXP_COEF, _paths_kernel, _tap_kernel, _terminal_kernel
 from mes_assets.kernels.types import ArrayLike, FloatArray
 
-__all__ = ["DEFAULT_QUANTILE_PROBS", "TapResult", "tap_probabilities", "wilson_interval"]
+__all__ = ["DEFAULT_QUANTILE_PROBS", "TapResult", "tap_probabilities", "terminal_scores", "wilson_interval"]
 
 DEFAULT_QUANTILE_PROBS: tuple[float, ...] = (0.1, 0.25, 0.5, 0.75, 0.9)
 """The SPEC's quantile set P10/P25/P50/P75/P90."""
@@ -261,6 +261,22 @@ def _normal_scores(probs: tuple[float, ...]) -> FloatArray:
     return np.array([normal.inv_cdf(p) for p in probs], dtype=np.float64)
 
 
+def _terminal_draws(rng_terminal: np.random.Generator, n_paths: int) -> FloatArray:
+    """The terminal standard-normal scores, from stream 0 of the seed (see :func:`terminal_scores`)."""
+    return rng_terminal.standard_normal(n_paths)
+
+
+def terminal_scores(seed: int | np.random.Generator, n_paths: int) -> FloatArray:
+    """The terminal scores ``tap_probabilities(..., seed=seed, n_paths=n_paths)`` draws, in its order.
+
+    The backtest's common-random-numbers engine (:mod:`mes_assets.mc_calibration`) uses exactly
+    these, so its probabilities equal this kernel's for the same seed: one definition, here.
+    """
+    if isinstance(seed, np.random.Generator):
+        return _terminal_draws(_rngs(seed, (0, 1, 2, 3))[0], n_paths)
+    return _terminal_draws(_rngs(seed, (0,))[0], n_paths)
+
+
 def _rngs(seed: int | np.random.Generator, streams: tuple[int, ...]) -> list[np.random.Generator]:
     """Generators for the given children of the seed's 4-way spawn (0 terminal, 1 aux, 2 normals, 3 uniforms).
 
@@ -377,7 +393,7 @@ def tap_probabilities(
 
     if method == "conditional":
         rng_terminal, rng_aux = _rngs(seed, (0, 1))
-        z_term = rng_terminal.standard_normal(paths)
+        z_term = _terminal_draws(rng_terminal, paths)
         e_ext = rng_aux.standard_exponential(paths)
         out = np.empty((5, n_levels))
         _tap_kernel(z_term, e_ext, zk, qk, spot_f, lv, sigma_f, horizon_f, EXP_COEF, ERFCX_COEF,
@@ -405,7 +421,7 @@ def tap_probabilities(
     dn_d = np.ascontiguousarray(-dist[dn_idx])
 
     y_term = np.empty(paths, dtype=np.float64)
-    _terminal_kernel(rng_terminal.standard_normal(paths), zk, qk, spot_f, y_term)
+    _terminal_kernel(_terminal_draws(rng_terminal, paths), zk, qk, spot_f, y_term)
     adverse_up = np.empty(paths, dtype=np.float64)
     adverse_dn = np.empty(paths, dtype=np.float64)
     chunk = max(1, _CHUNK_ELEMENTS // steps)

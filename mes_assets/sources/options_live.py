@@ -111,7 +111,14 @@ import polars as pl
 from .errors import DataQualityError, SourceUnavailableError
 from .frames import check_schema, empty_frame
 from .live import _redact, _require_key
-from .options_replay import DROP_REASONS, OPTIONS_OI_RAW, OptionsOiResult
+from .options_replay import (
+    DROP_REASONS,
+    OPTIONS_OI_RAW,
+    OptionsOiResult,
+    front_expiry_rows,
+    open_interest_rows,
+    priced_rows,
+)
 
 __all__ = [
     "CME_EOD_COLUMNS",
@@ -490,18 +497,12 @@ def _finish(
     meta: dict[str, object],
 ) -> OptionsOiResult:
     """Apply the OI / expiry / front-expiry / underlying-price rules (module docstring)."""
-    dropped["blank_oi"] += rows.filter(pl.col("oi").is_null()).height
-    dropped["zero_oi"] += rows.filter(pl.col("oi") == 0).height
-    has_oi = rows.filter(pl.col("oi") > 0)
-    dropped["expired"] += has_oi.filter(pl.col("expiry") <= date).height
-    live = has_oi.filter(pl.col("expiry") > date)
+    live = open_interest_rows(rows, date, dropped)
     if live.height == 0:
         meta["reason"] = "no unexpired option with positive open interest"
         return _empty("no_open_interest", dropped, meta)
 
-    front = sorted(set(live["expiry"].to_list()))[:n_expiries]
-    dropped["beyond_front_expiries"] += live.filter(~pl.col("expiry").is_in(front)).height
-    live = live.filter(pl.col("expiry").is_in(front))
+    live = front_expiry_rows(live, n_expiries, dropped)
 
     prices: dict[str, float] = {}
     for und in sorted({u for u in live["underlying_symbol"].to_list() if u is not None}):
@@ -514,11 +515,9 @@ def _finish(
     live = live.with_columns(
         pl.col("underlying_symbol").replace_strict(prices, default=None, return_dtype=pl.Float64).alias("underlying_price")
     )
-    no_px = live.filter(pl.col("underlying_price").is_null())
-    dropped["no_underlying_price"] += no_px.height
-    meta["expiries_without_underlying_price"] = sorted({e.isoformat() for e in no_px["expiry"].to_list()})
-    meta["underlyings_without_price"] = sorted({str(u) for u in no_px["underlying_symbol"].to_list()})
-    live = live.filter(pl.col("underlying_price").is_not_null())
+    meta["underlyings_without_price"] = sorted(
+        {str(u) for u in live.filter(pl.col("underlying_price").is_null())["underlying_symbol"].to_list()})
+    live = priced_rows(live, dropped, meta)
     if live.height == 0:
         meta["reason"] = "no front-expiry option has a real underlying futures settlement"
         return _empty("no_underlying_price", dropped, meta)

@@ -161,6 +161,33 @@ DROP_REASONS: tuple[str, ...] = (
 )
 SUPPORTED_SYMBOLS: tuple[str, ...] = ("MES", "ES", "ZL")
 
+
+def open_interest_rows(rows: pl.DataFrame, date: dt.date, dropped: dict[str, int]) -> pl.DataFrame:
+    """Rows with positive OI on contracts expiring after ``date``; counts ``blank_oi``, ``zero_oi``
+    and ``expired`` (of the positive-OI rows) into ``dropped``. Live and replayed options share it."""
+    dropped["blank_oi"] += rows.filter(pl.col("oi").is_null()).height
+    dropped["zero_oi"] += rows.filter(pl.col("oi") == 0).height
+    has_oi = rows.filter(pl.col("oi") > 0)
+    dropped["expired"] += has_oi.filter(pl.col("expiry") <= date).height
+    return has_oi.filter(pl.col("expiry") > date)
+
+
+def front_expiry_rows(rows: pl.DataFrame, n_expiries: int, dropped: dict[str, int]) -> pl.DataFrame:
+    """Rows of the ``n_expiries`` nearest expiries by calendar; the rest counted as ``beyond_front_expiries``."""
+    front = sorted(set(rows["expiry"].to_list()))[:n_expiries]
+    dropped["beyond_front_expiries"] += rows.filter(~pl.col("expiry").is_in(front)).height
+    return rows.filter(pl.col("expiry").is_in(front))
+
+
+def priced_rows(rows: pl.DataFrame, dropped: dict[str, int], meta: dict[str, object]) -> pl.DataFrame:
+    """Rows with an underlying price; the others counted as ``no_underlying_price`` and their
+    expiries listed in ``meta["expiries_without_underlying_price"]`` (never priced from elsewhere)."""
+    no_px = rows.filter(pl.col("underlying_price").is_null())
+    dropped["no_underlying_price"] += no_px.height
+    meta["expiries_without_underlying_price"] = sorted({e.isoformat() for e in no_px["expiry"].to_list()})
+    return rows.filter(pl.col("underlying_price").is_not_null())
+
+
 _N_FRONT = 3
 # A parity forward is checked against the recorded index close S where the file has one: the
 # carry ln(F/S) = (r - q) T of an index stays well inside 0.2% + 10%/year * T; beyond that the
@@ -389,13 +416,7 @@ class ReplayOptions:
                 dropped = g_dropped
                 continue
             rows = pl.concat(usable, how="vertical")
-            front = sorted(set(rows["expiry"].to_list()))[:n_expiries]
-            g_dropped["beyond_front_expiries"] += rows.filter(~pl.col("expiry").is_in(front)).height
-            rows = rows.filter(pl.col("expiry").is_in(front))
-            no_px = rows.filter(pl.col("underlying_price").is_null())
-            g_dropped["no_underlying_price"] += no_px.height
-            meta["expiries_without_underlying_price"] = sorted({e.isoformat() for e in no_px["expiry"].to_list()})
-            rows = rows.filter(pl.col("underlying_price").is_not_null())
+            rows = priced_rows(front_expiry_rows(rows, n_expiries, g_dropped), g_dropped, meta)
             if rows.height == 0:
                 dropped = g_dropped
                 file_statuses.append("no_underlying_price")
@@ -621,11 +642,6 @@ class ReplayOptions:
             if underlying is not None and prev_under is not None and underlying == prev_under:
                 return reject("stale_underlying", f"underlying row repeats {prev_path.name} (OHLCV identical)")
 
-        # OI filters
-        out.dropped["blank_oi"] = rows.filter(pl.col("oi").is_null()).height
-        out.dropped["zero_oi"] = rows.filter(pl.col("oi") == 0).height
-        has_oi = rows.filter(pl.col("oi") > 0)
-        out.dropped["expired"] = has_oi.filter(pl.col("expiry") <= date).height
         # settle: close; Lean placeholder rows (all-zero OHLCV) have no price
         placeholder = (
             (pl.col("open") == 0)
@@ -635,7 +651,7 @@ class ReplayOptions:
             & (pl.col("volume") == 0)
         )
         priced = rows.with_columns(pl.when(placeholder).then(None).otherwise(pl.col("close")).alias("settle"))
-        live = priced.filter((pl.col("oi") > 0) & (pl.col("expiry") > date))
+        live = open_interest_rows(priced, date, out.dropped)  # OI filters (shared with the live sources)
 
         # underlying price per expiry
         fwd: dict[dt.date, tuple[float, str]] = {}
