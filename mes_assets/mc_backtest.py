@@ -199,11 +199,12 @@ def backtest_rows(inputs: BacktestInputs, horizon: str, session_dates: list, com
     """One backtesting.mc_calibration row (and the reports) for one symbol and horizon."""
     started = time.perf_counter()
     o = backtest_origins(inputs, horizon, session_dates)
-    return score_origins(o, inputs.symbol, horizon, computed_at, started)
+    grid = {"origin_minutes": inputs.bar_minutes} if inputs.intraday else {}
+    return score_origins(o, inputs.symbol, horizon, computed_at, started, describe=grid)
 
 
 def score_origins(o: Origins, symbol: str, horizon: str, computed_at: dt.datetime,
-                  started: float | None = None) -> dict:
+                  started: float | None = None, describe: dict | None = None) -> dict:
     """Score prepared origins: weights with the exact engine, the chosen one with ``crn``, the baseline."""
     started = time.perf_counter() if started is None else started
     base = {"symbol": symbol, "horizon": horizon, "n_origins": len(o.spot), "computed_at": computed_at}
@@ -223,7 +224,7 @@ def score_origins(o: Origins, symbol: str, horizon: str, computed_at: dt.datetim
 
     candidates = {w: probs(w, "exact") for w in WEIGHTS}
     description = {"symbol": symbol, "horizon": horizon, "first": str(o.dates[0]),
-                   "last": str(o.dates[-1]), "weights": list(WEIGHTS), "engine": "exact"}
+                   "last": str(o.dates[-1]), "weights": list(WEIGHTS), "engine": "exact", **(describe or {})}
     choice = choose_blend(candidates, outcome, description=description)
     weight = choice.weight if choice.weight is not None else 1.0  # report VIX-only when uncalibrated
     model = probs(weight, "crn")

@@ -11,6 +11,15 @@ from mes_assets.mc_backtest import INTRADAY_HORIZONS, BacktestInputs, backtest_r
 from mes_assets.warehouse.sql_files import read_sql
 
 TABLE = "backtesting.mc_calibration"
+ORIGIN_GRIDS = (5, 1)
+
+
+class MonteCarloBacktestConfig(dg.Config):
+    """Launchpad config of the backtest (MES only; the daily ZL backtest has one grid)."""
+
+    origin_minutes: int = 5
+    """MES origin grid: 5 (the five-minute forecast grid, default) or 1 (every RTH minute: about
+    five times the origins; where no five-minute forecast exists the zero-drift normal is used)."""
 
 
 def read_backtest_inputs(warehouse, spec: InstrumentSpec, end, bar_minutes: int = 5) -> BacktestInputs:
@@ -40,10 +49,12 @@ def build_mc_calibration_asset(spec: InstrumentSpec) -> dg.AssetsDefinition:
         description=f"{spec.symbol} MC tap-probability backtest on the recorded history (Brier, reliability, "
                     "slope vs a closed-form baseline) and the chosen VIX/realized weight.",
     )
-    def _mc_calibration(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    def _mc_calibration(context: dg.AssetExecutionContext, config: MonteCarloBacktestConfig) -> dg.MaterializeResult:
+        if config.origin_minutes not in ORIGIN_GRIDS:
+            raise dg.Failure(f"origin_minutes must be one of {ORIGIN_GRIDS}, got {config.origin_minutes}")
         warehouse = instrument_warehouse(context, spec)
         end = now_utc().date()
-        inputs = read_backtest_inputs(warehouse, spec, end)
+        inputs = read_backtest_inputs(warehouse, spec, end, bar_minutes=config.origin_minutes)
         if inputs.bars.is_empty() or inputs.fib.is_empty():
             raise dg.Failure(f"no {spec.symbol} bars or fib levels stored yet: materialize them first")
         sessions = exchange_sessions(spec, spec.history_start, end)["date"].to_list()
@@ -52,7 +63,8 @@ def build_mc_calibration_asset(spec: InstrumentSpec) -> dg.AssetsDefinition:
         frame = pl.DataFrame([r for r in rows if r["date"] is not None]).drop("n_skipped_no_vol", "reason", strict=False)
         for day in sorted(set(frame["date"])) if frame.height else []:
             warehouse.replace_slice(TABLE, frame.filter(pl.col("date") == day), start=day, end=day, symbol=spec.symbol)
-        metadata: dict = {"table": TABLE, "dagster/row_count": frame.height}
+        metadata: dict = {"table": TABLE, "dagster/row_count": frame.height,
+                          "origin_grid": f"{config.origin_minutes}-minute" if inputs.intraday else "daily"}
         for r in rows:
             h = r["horizon"]
             metadata[f"{h}_status"] = r["status"]

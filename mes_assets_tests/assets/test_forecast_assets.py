@@ -185,6 +185,21 @@ def test_mes_intraday_forecasts_are_in_session_out_of_sample_and_private(definit
     sessions = exchange_sessions(MES, MES.history_start, last)["date"].to_list()
     n = {m: len(backtest_origins(g, "60m", sessions).spot) for m, g in grids.items()}
     assert 4.5 * n[5] < n[1] < 5.5 * n[5]
+    # the same grid from the launchpad: the asset's config, its own calibration version
+    fine = definitions.resolve_job_def("mc_calibration_job").execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(), asset_selection=[dg.AssetKey(["mes", "mc_calibration"])],
+        run_config={"ops": {"mes__mc_calibration": {"config": {"origin_minutes": 1}}}})
+    assert fine.success
+    # a re-run replaces the date's rows (idempotent per date and symbol): now the one-minute backtest
+    rerun = private.read("SELECT horizon, n_origins, calibration_version FROM backtesting.mc_calibration")
+    assert rerun.height == calib.height
+    before = dict(zip(calib["horizon"], calib["calibration_version"], strict=True))
+    assert all(before[h] != v for h, v in zip(rerun["horizon"], rerun["calibration_version"], strict=True))
+    assert rerun.filter(pl.col("horizon") == "60m")["n_origins"].to_list() == [n[1]]
+    bad = definitions.resolve_job_def("mc_calibration_job").execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(), asset_selection=[dg.AssetKey(["mes", "mc_calibration"])],
+        run_config={"ops": {"mes__mc_calibration": {"config": {"origin_minutes": 2}}}}, raise_on_error=False)
+    assert not bad.success
     # nothing intraday or MES in the shared warehouse
     shared = resources["warehouse"].get_backend()
     assert shared.read("SELECT COUNT(*) AS n FROM backtesting.mc_calibration")["n"][0] == 0
