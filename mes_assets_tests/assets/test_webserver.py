@@ -35,6 +35,8 @@ def _graphql(port: int, query: str) -> dict:
 @pytest.mark.slow
 def test_webserver_serves_both_instrument_families(tmp_path):
     port = _free_port()
+    # the repository's dagster.yaml (what `make ui` uses), its storage moved under tmp_path
+    (tmp_path / "dagster.yaml").write_text((REPO / "dagster.yaml").read_text().replace(".dagster/", f"{tmp_path}/.dagster/"))
     env = {"DAGSTER_HOME": str(tmp_path), "PATH": str(Path(sys.executable).parent)}
     server = subprocess.Popen(
         [sys.executable, "-m", "dagster_webserver", "-w", "workspace.yaml",
@@ -58,6 +60,8 @@ def test_webserver_serves_both_instrument_families(tmp_path):
         whole_history = ("calibration", "hit_rate")  # unpartitioned by design: they span the history
         assert all(n["isPartitioned"] for n in nodes if not any(w in str(n["assetKey"]) for w in whole_history))
         assert groups["zl/zigzag_calibration"] == "zl"
+        info = _graphql(port, "{ instance { info } }")["data"]["instance"]["info"]
+        assert "TunedSqliteEventLogStorage" in info  # the UI's instance writes through the tuned event log
     finally:
         server.terminate()
         server.wait(30)
