@@ -11,12 +11,10 @@ to agree with the kernel (1e-12) before timing; both timings come from this proc
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 
 from benchmarks._table import BenchRow, best_of
-from mes_assets.kernels.crn import crn_mean_exp
+from mes_assets.kernels.crn import crn_mean_exp, crn_mean_exp_threaded
 
 __all__ = ["numpy_engine", "problem", "run"]
 
@@ -57,15 +55,7 @@ def numpy_engine(z: np.ndarray, edges: np.ndarray, coef_c: np.ndarray, coef_e: n
 
 
 def _kernel(z, edges, coef_c, coef_e, threads: int) -> np.ndarray:
-    out = np.empty(coef_c.shape[0])
-    if threads == 1:
-        crn_mean_exp(z, edges, coef_c, coef_e, out, slice(0, out.shape[0]))
-        return out
-    step = -(-out.shape[0] // (4 * threads))
-    blocks = [slice(i, min(i + step, out.shape[0])) for i in range(0, out.shape[0], step)]
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        list(pool.map(lambda b: crn_mean_exp(z, edges, coef_c, coef_e, out, b), blocks))
-    return out
+    return crn_mean_exp_threaded(z, edges, coef_c, coef_e, threads)
 
 
 def run() -> list[BenchRow]:

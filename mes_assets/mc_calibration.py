@@ -115,7 +115,6 @@ import json
 import math
 import numbers
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from statistics import NormalDist
 from typing import Literal
@@ -123,7 +122,7 @@ from typing import Literal
 import numpy as np
 from scipy.special import erfc, log_ndtr, logit
 
-from mes_assets.kernels.crn import crn_mean_exp
+from mes_assets.kernels.crn import crn_mean_exp_threaded
 from mes_assets.kernels.logistic import fit_logistic
 from mes_assets.kernels.montecarlo import DEFAULT_QUANTILE_PROBS, tap_probabilities, terminal_scores, wilson_interval
 from mes_assets.kernels.types import ArrayLike, FloatArray, Int8Array, IntArray
@@ -617,15 +616,7 @@ def tap_forecasts(
             # -k * gap = c_s + e_s z on piece s
             coef_c = np.ascontiguousarray(k[:, None] * (u[live, None] * alpha[ro] - d[live, None]))
             coef_e = np.ascontiguousarray(k[:, None] * u[live, None] * beta[ro])
-            out = np.empty(live.shape[0])
-            block = max(1, -(-live.shape[0] // (4 * threads)))  # a few blocks per thread
-            blocks = [slice(i, min(i + block, live.shape[0])) for i in range(0, live.shape[0], block)]
-            if threads == 1 or len(blocks) == 1:
-                crn_mean_exp(z, edges, coef_c, coef_e, out, slice(0, live.shape[0]))
-            else:
-                with ThreadPoolExecutor(max_workers=threads) as pool:
-                    list(pool.map(lambda b: crn_mean_exp(z, edges, coef_c, coef_e, out, b), blocks))
-            tap[live] = np.minimum(out, 1.0)
+            tap[live] = np.minimum(crn_mean_exp_threaded(z, edges, coef_c, coef_e, threads), 1.0)
 
     if engine == "exact":
         ci_low, ci_high = tap.copy(), tap.copy()

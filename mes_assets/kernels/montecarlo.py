@@ -272,9 +272,7 @@ def terminal_scores(seed: int | np.random.Generator, n_paths: int) -> FloatArray
     The backtest's common-random-numbers engine (:mod:`mes_assets.mc_calibration`) uses exactly
     these, so its probabilities equal this kernel's for the same seed: one definition, here.
     """
-    if isinstance(seed, np.random.Generator):
-        return _terminal_draws(_rngs(seed, (0, 1, 2, 3))[0], n_paths)
-    return _terminal_draws(_rngs(seed, (0,))[0], n_paths)
+    return _terminal_draws(_rngs(seed, (0,))[0], n_paths)  # a Generator is spawned 4 ways either way
 
 
 def _rngs(seed: int | np.random.Generator, streams: tuple[int, ...]) -> list[np.random.Generator]:
