@@ -16,7 +16,7 @@ Sections (each in its own process, so each peak RSS is its own; ``all`` runs the
     one-minute grid (every RTH minute, three horizons).
 
 ``--stock-storage`` runs on Dagster's stock SQLite storage instead of the repository's tuned one
-(``mes_assets/dagster_storage.py``), for the before/after. Prints wall time per step and the peak
+(``mes_assets/instance/storage.py``), for the before/after. Prints wall time per step and the peak
 RSS of the section's process (the runs execute in process, so the figures are what one Dagster run
 worker sees). Writes only under a temporary directory.
 """
@@ -57,7 +57,7 @@ def _storage(kind: str, base_dir: Path) -> dict:
     """Instance storage overrides: the repository's tuned SQLite storage (dagster.yaml) or Dagster's stock one."""
     if kind == "stock":
         return {"storage": {"sqlite": {"base_dir": str(base_dir)}}}
-    return {"storage": {"custom": {"module": "mes_assets.dagster_storage", "class": "TunedSqliteStorage",
+    return {"storage": {"custom": {"module": "mes_assets.instance.storage", "class": "TunedSqliteStorage",
                                    "config": {"base_dir": str(base_dir)}}}}
 
 
@@ -131,10 +131,10 @@ def _mes_month(run: _Runner) -> None:
 
 
 def _backtest(run: _Runner) -> None:
-    from mes_assets.assets.mc_calibration import read_backtest_inputs
-    from mes_assets.calendars import exchange_sessions
+    from mes_assets.defs.mc_calibration import read_backtest_inputs
+    from mes_assets.market.calendars import exchange_sessions
     from mes_assets.instruments import MES
-    from mes_assets.mc_backtest import backtest_rows
+    from mes_assets.montecarlo.backtest import backtest_rows
 
     everything = D(2022, 12, 19), D(2025, 5, 6)
     run.run("inputs: drivers 2022-11..2025-05", "drivers_job", D(2022, 11, 1), everything[1])
@@ -147,7 +147,7 @@ def _backtest(run: _Runner) -> None:
         t0 = time.perf_counter()
         inputs = read_backtest_inputs(warehouse, MES, everything[1], bar_minutes=bar_minutes)
         read_s = time.perf_counter() - t0
-        rows = [backtest_rows(inputs, h, sessions, stamp) for h in MES.mc_horizons]
+        rows = [backtest_rows(inputs, h, sessions, stamp, n_threads=os.cpu_count() or 1) for h in MES.mc_horizons]
         total = time.perf_counter() - t0
         origins = " / ".join(f"{r['n_origins']:,}" for r in rows)
         briers = " / ".join(f"{r['brier_model']:.4f} vs {r['brier_baseline']:.4f}" for r in rows)
@@ -158,7 +158,7 @@ def _backtest(run: _Runner) -> None:
 
 
 def _section(name: str, storage: str) -> int:
-    from mes_assets.data_dir import resolve_data_dir
+    from mes_assets.sources.data_dir import resolve_data_dir
     from mes_assets.definitions import build_definitions
     from mes_assets_tests.conftest import make_resources
 
@@ -191,7 +191,7 @@ def main(argv: list[str]) -> int:
         env = dict(os.environ, MES_BACKFILL_CHILD="1")
         scratch = None
         if name != "zl":
-            from mes_assets.data_dir import resolve_data_dir
+            from mes_assets.sources.data_dir import resolve_data_dir
 
             scratch = Path(tempfile.mkdtemp(prefix="mes-backfill-data-"))
             env |= {"MES_DATA_DIR": str(extended_data_root(resolve_data_dir(None), scratch)),

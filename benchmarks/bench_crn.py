@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from benchmarks._table import BenchRow, best_of
-from mes_assets.kernels.crn import crn_mean_exp, crn_mean_exp_threaded
+from mes_assets.kernels.crn import crn_mean_exp_threaded
 
 __all__ = ["numpy_engine", "problem", "run"]
 

@@ -8,7 +8,7 @@ Problems (REAL data):
 * every confirmed leg of the same zig-zag on the real ZLZ25 daily bars (Barchart,
   2021-12-15..2025-10-14), ZL tick 0.01;
 * one leg (the last ES leg): what the product actually computes, one ladder per ``fib_levels``
-  partition (:func:`mes_assets.fibonacci.compute_fib_levels` calls ``fib_ladder`` once per date).
+  partition (:func:`mes_assets.levels.fibonacci.compute_fib_levels` calls ``fib_ladder`` once per date).
 
 ``fib_ladder`` is plain Python (not a numba kernel): five retracements and two extensions of one
 leg, each snapped with :func:`~mes_assets.kernels.fib.snap_to_tick`. The baseline computes the
@@ -66,7 +66,7 @@ def es_legs() -> Legs:
 @lru_cache(maxsize=1)
 def zl_legs() -> Legs:
     """Legs on the recorded ZLZ25 daily bars (REAL)."""
-    from mes_assets.data_dir import resolve_data_dir
+    from mes_assets.sources.data_dir import resolve_data_dir
     from mes_assets.sources.replay import ReplayMarketData
 
     bars = ReplayMarketData(resolve_data_dir(None)).daily_bars("ZL", dt.date(2021, 12, 15), dt.date(2025, 10, 14))

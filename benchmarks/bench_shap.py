@@ -2,18 +2,18 @@
 
 Problem (REAL data): the ZLZ25 daily features exactly as ``mes_assets_tests/test_quantile_model.py``
 builds them (Barchart ZLZ25 bars 2021-12-15..2025-10-14, FRED VIXCLS/DGS2/DGS10, CFTC COT 007601,
-:func:`mes_assets.features.build_features`): 962 rows x 22 model features
-(:data:`~mes_assets.quantile_model.FEATURE_COLUMNS`, NULL kept as NaN), the label the 5-session
+:func:`mes_assets.features.daily.build_features`): 962 rows x 22 model features
+(:data:`~mes_assets.forecast.quantile_model.FEATURE_COLUMNS`, NULL kept as NaN), the label the 5-session
 forward log return. One multi-quantile booster is fitted with the product's
-:data:`~mes_assets.quantile_model.DEFAULT_PARAMS` (depth-1 stumps, 30 rounds, 5 quantiles, seed 7)
+:data:`~mes_assets.forecast.quantile_model.DEFAULT_PARAMS` (depth-1 stumps, 30 rounds, 5 quantiles, seed 7)
 on every labelled row (in sample: this times the explanation, it is not a forecast). The rows
 explained are the 962 real rows, and the same rows repeated 20 times (19,240 rows: the real
 matrix tiled, to show scaling; the product explains one refit's rows at a time). xgboost predicts
 with the product's ``nthread=2``; shap's C extension is single-threaded.
 
-The product ("kernel" column; xgboost's C++ TreeSHAP, not numba): :func:`~mes_assets.quantile_model.
+The product ("kernel" column; xgboost's C++ TreeSHAP, not numba): :func:`~mes_assets.forecast.quantile_model.
 p50_shap` (``Booster.predict(pred_contribs=True)`` for all 5 quantiles, the P50 slice, the
-additivity assert against ``Booster.predict``), then :func:`~mes_assets.shap_groups.group_sums`
+additivity assert against ``Booster.predict``), then :func:`~mes_assets.forecast.shap_groups.group_sums`
 into vix / yield / trump / cot / other.
 
 Baselines, from the same booster, timed end to end (explainer construction included: both sides
@@ -41,7 +41,7 @@ real size the baselines are dominated by ``TreeExplainer(booster)``, which decod
 UBJSON in pure Python (its time is in the notes), a fixed cost per booster.
 
 Also: ``group_sums`` against ``pandas.DataFrame(contribs.T).groupby(group).sum()`` (same sums,
-checked), and :func:`~mes_assets.shap_groups.force_lines` at 1,000 and 5,000 dates (the real P50
+checked), and :func:`~mes_assets.forecast.shap_groups.force_lines` at 1,000 and 5,000 dates (the real P50
 group sums of the tiled rows, on consecutive calendar days from 2000-01-03: synthetic dates) against
 the direct definition it replaced: ``np.quantile`` and ``np.std`` over every prefix, O(n^2). The
 kernel (one sorted insert per date, running sums) gives the same clip bit for bit and the same sd
@@ -61,7 +61,7 @@ import pandas as pd
 import xgboost as xgb
 
 from benchmarks._table import BenchRow, best_of
-from mes_assets.quantile_model import (
+from mes_assets.forecast.quantile_model import (
     DEFAULT_PARAMS,
     FEATURE_COLUMNS,
     P50_INDEX,
@@ -70,7 +70,7 @@ from mes_assets.quantile_model import (
     forward_log_return,
     p50_shap,
 )
-from mes_assets.shap_groups import (
+from mes_assets.forecast.shap_groups import (
     CLIP_QUANTILES,
     FORCE_GROUPS,
     _expanding_clip,
@@ -105,8 +105,8 @@ _NAMES = list(FEATURE_COLUMNS)
 @lru_cache(maxsize=1)
 def zl_training() -> tuple[np.ndarray, np.ndarray]:
     """``(X, y)``: REAL ZLZ25 feature matrix (NaN = NULL) and 5-session forward log return."""
-    from mes_assets.data_dir import resolve_data_dir
-    from mes_assets_tests.replay_frames import zl_replay_features
+    from mes_assets.sources.data_dir import resolve_data_dir
+    from benchmarks.replay_frames import zl_replay_features
 
     feats = zl_replay_features(resolve_data_dir(None), "bench")
     return feature_matrix(feats), forward_log_return(feats.get_column("close").to_numpy(), HORIZON)

@@ -66,7 +66,7 @@ _FIELDS = ("pivot_index", "pivot_price", "pivot_kind", "confirm_index", "atr_at_
 @lru_cache(maxsize=1)
 def es_minute_bars() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(high, low, close) of every recorded ES 1-minute bar of the sample (REAL, ascending)."""
-    from mes_assets.data_dir import resolve_data_dir
+    from mes_assets.sources.data_dir import resolve_data_dir
     from mes_assets.sources.replay import ReplayMarketData
 
     md = ReplayMarketData(resolve_data_dir(None))

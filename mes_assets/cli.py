@@ -17,11 +17,12 @@ from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_START_TAG,
 )
 
-from mes_assets.assets.market_data import bars_asset_name
-from mes_assets.calendars import trading_dates_covering
-from mes_assets.data_dir import REPO_ROOT
+from mes_assets.defs.market_data import bars_asset_name
+from mes_assets.market.calendars import trading_dates_covering
+from mes_assets.sources.data_dir import REPO_ROOT
 from mes_assets.instruments import INSTRUMENTS, InstrumentSpec
-from mes_assets.jobs import CALIBRATION_JOB, DRIVERS_JOB, HIT_RATE_JOB, MC_CALIBRATION_JOB, instrument_job_name
+from mes_assets.defs.jobs import CALIBRATION_JOB, DRIVERS_JOB, HIT_RATE_JOB, MC_CALIBRATION_JOB, instrument_job_name
+from mes_assets.warehouse.queries import query
 
 # Console logs at WARNING: a range run emits one event per partition and asset.
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -68,11 +69,10 @@ def _first_weekday(day: dt.date) -> dt.date:
 def print_ladder(definitions: dg.Definitions, spec: InstrumentSpec) -> None:
     warehouse = definitions.resources[spec.warehouse_key].get_backend()
     counts = warehouse.read(
-        "SELECT COUNT(*) AS n, MIN(date) AS first_date, MAX(date) AS last_date "
-        "FROM signals.fib_levels WHERE symbol = @symbol", {"symbol": spec.symbol}
+        query("fib_levels_coverage"), {"symbol": spec.symbol}
     ).row(0, named=True)
     latest = warehouse.read(
-        "SELECT * FROM signals.fib_levels WHERE symbol = @symbol ORDER BY date DESC LIMIT 1",
+        query("fib_levels_latest"),
         {"symbol": spec.symbol},
     )
     print(f"\n== {spec.symbol} ({spec.description}; bars: {spec.price_source}; "
@@ -92,9 +92,7 @@ def print_ladder(definitions: dg.Definitions, spec: InstrumentSpec) -> None:
         print(f"  {column:9s} {row[column]:>12}")
     print(f"  tick      {row['tick_rounding']:>12}")
     curve = warehouse.read(
-        "SELECT k, n_pivots, n_evaluated, false_signal_rate, mean_lag_bars, is_chosen, status "
-        "FROM signals.zigzag_calibration WHERE symbol = @symbol "
-        "AND date = (SELECT MAX(date) FROM signals.zigzag_calibration WHERE symbol = @symbol) ORDER BY k",
+        query("zigzag_calibration_latest_curve"),
         {"symbol": spec.symbol},
     )
     if not curve.is_empty():
@@ -163,8 +161,7 @@ def backtest_mc() -> int:
             "brier_skill", "calibration_slope", "baseline_slope", "base_rate", "elapsed_s"]
     for spec in INSTRUMENTS:
         warehouse = defs.resources[spec.warehouse_key].get_backend()
-        rows = warehouse.read("SELECT * FROM backtesting.mc_calibration WHERE symbol = @s ORDER BY computed_at DESC",
-                              {"s": spec.symbol})
+        rows = warehouse.read(query("mc_calibration_runs"), {"symbol": spec.symbol})
         print(f"\n{spec.symbol} ({spec.audience} warehouse) tap-probability backtest, latest run:")
         print(rows.unique("horizon", keep="first", maintain_order=True).select(cols) if rows.height else "  no rows")
     print(f"\nbacktest wall time {time.perf_counter() - started:.1f} s")
@@ -184,7 +181,7 @@ def backtest_checklist() -> int:
         if spec.audience != "shared":
             continue
         rows = defs.resources[spec.warehouse_key].get_backend().read(
-            "SELECT * FROM backtesting.checklist_hit_rate WHERE symbol = @s ORDER BY computed_at DESC", {"s": spec.symbol})
+            query("checklist_hit_rate_runs"), {"symbol": spec.symbol})
         print(f"\n{spec.symbol} checklist hit-rate (cost on the decision day vs an equal-time buyer over 21 sessions):")
         print(rows.unique("verdict", keep="first", maintain_order=True).select(
             "verdict", "n_decisions", "n_unscored", "mean_cost", "mean_equal_time_cost", "mean_diff_bps", "share_cheaper"))

@@ -10,13 +10,13 @@ import dagster as dg
 import pytest
 
 from mes_assets.cli import QUIET
-from mes_assets.data_dir import resolve_data_dir
+from mes_assets.sources.data_dir import resolve_data_dir
 from mes_assets.definitions import build_definitions
-from mes_assets.resources import RecordedDataResource, WarehouseResource
+from mes_assets.defs.resources import RecordedDataResource, WarehouseResource
 
 
 # Range runs in tests use Dagster's in-memory instance; give it the embedded instance's setting of
-# one planned event per asset and range run (mes_assets/dagster_storage.py): measured, the
+# one planned event per asset and range run (mes_assets/instance/storage.py): measured, the
 # whole-history ZL run went from 181 to 132 s, most of the rest being event serialization.
 os.environ.setdefault("DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS", "1")
 

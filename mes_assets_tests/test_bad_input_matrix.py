@@ -7,19 +7,19 @@ covered in the asset tests; this file lists every case in one place (README: "Ba
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
 
-from mes_assets.calendars import exchange_sessions
-from mes_assets.fibonacci import segment_bounds
+from mes_assets.gamma.forward import parity_forward
 from mes_assets.instruments import MES, ZL
+from mes_assets.levels.fibonacci import segment_bounds
+from mes_assets.market.calendars import exchange_sessions
 from mes_assets.sources import ReplayFred, ReplayMarketData
 from mes_assets.sources.errors import DataQualityError, MissingCredentialsError
-from mes_assets.sources.frames import validate_bars
+from mes_assets.sources.schemas import validate_bars
 
 D = dt.date
 
@@ -60,7 +60,7 @@ def test_03_out_of_order_bars_are_refused(zl_bars):
 
 
 def test_04_bars_outside_any_session_are_returned_not_assigned(data_root):
-    from mes_assets.bars import assign_minute_bars_to_sessions
+    from mes_assets.market.bars import assign_minute_bars_to_sessions
 
     sessions = exchange_sessions(MES, D(2023, 3, 13), D(2023, 3, 13))
     raw = ReplayMarketData(data_root).minute_bars("MES", sessions["session_open"][0], sessions["session_close"][0])
@@ -102,8 +102,8 @@ def test_08_fred_dot_and_blank_values_are_null_not_zero(tmp_path, data_root):
 
 
 def test_09_fred_series_that_stops_goes_null_after_the_stale_limit(data_root, zl_bars):
-    from mes_assets.features import FRED_STALE_DAYS, build_features
-    from mes_assets.sources.frames import COT
+    from mes_assets.features.daily import FRED_STALE_DAYS, build_features
+    from mes_assets.sources.schemas import COT
 
     vix = ReplayFred(data_root).series("VIXCLS", D(2023, 1, 1), D(2024, 1, 31))  # stops 2024-01-31
     sessions = exchange_sessions(ZL, D(2024, 1, 2), D(2024, 3, 29))
@@ -114,7 +114,7 @@ def test_09_fred_series_that_stops_goes_null_after_the_stale_limit(data_root, zl
 
 
 def test_10_cot_week_missing_leaves_the_weekly_change_null(data_root):
-    from mes_assets.features import cot_report_features
+    from mes_assets.features.daily import cot_report_features
     from mes_assets.sources import ReplayCot
 
     cot = ReplayCot(data_root).reports(MES.cot_market_code, D(2020, 1, 1), D(2025, 12, 31))
@@ -127,9 +127,9 @@ def test_10_cot_week_missing_leaves_the_weekly_change_null(data_root):
 
 # ------------------------------------------------------------------------------ options
 def test_11_zero_open_interest_and_12_expired_series_are_dropped_and_counted(data_root):
-    from mes_assets.sources.options_replay import ReplayOptions
+    from mes_assets.sources.options.replay import ReplayOptions
 
-    got = ReplayOptions(data_root).oi_raw("MES", D(2015, 12, 22), rate=0.005)
+    got = ReplayOptions(data_root, forward=parity_forward).oi_raw("MES", D(2015, 12, 22), rate=0.005)
     assert got.frame.height > 0 and (got.frame["oi"] > 0).all() and (got.frame["expiry"] > D(2015, 12, 22)).all()
     assert {"zero_oi", "blank_oi", "expired"} <= set(got.dropped)
     assert got.dropped["zero_oi"] + got.dropped["blank_oi"] > 0  # the real file has them
@@ -163,8 +163,8 @@ def test_15_crossing_quantiles_are_sorted_and_flagged():
 
 
 def test_16_too_little_history_gives_no_atr_and_no_regime(zl_bars):
+    from mes_assets.forecast.regime import regime_states
     from mes_assets.kernels.atr import wilder_atr
-    from mes_assets.regime import regime_states
 
     short = zl_bars.head(10)
     atr = wilder_atr(short["high"].to_numpy(), short["low"].to_numpy(), short["close"].to_numpy(), 14)
@@ -208,9 +208,9 @@ def test_21_non_increasing_terminal_quantiles_are_refused():
 
 
 def test_22_too_little_history_for_the_quantile_model_gives_no_forecast(data_root, zl_bars):
-    from mes_assets.features import build_features
-    from mes_assets.quantile_model import walk_forward
-    from mes_assets.sources.frames import COT
+    from mes_assets.features.daily import build_features
+    from mes_assets.forecast.quantile_model import walk_forward
+    from mes_assets.sources.schemas import COT
 
     sessions = exchange_sessions(ZL, D(2024, 1, 2), D(2024, 3, 29))
     asof = sessions.select("date", pl.col("session_close").alias("bar_close_utc"))

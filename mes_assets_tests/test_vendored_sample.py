@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from mes_assets.data_dir import SHARED_DATA, VENDORED_DATA, resolve_data_dir
+from mes_assets.sources.data_dir import SHARED_DATA, VENDORED_DATA, resolve_data_dir
 from mes_assets.definitions import build_definitions
 from mes_assets.instruments import MES, ZL
 from mes_assets_tests.conftest import make_resources
@@ -39,7 +39,7 @@ def test_vendored_files_are_the_shared_files_when_both_exist():
 
 def test_data_dir_falls_back_to_the_vendored_sample(monkeypatch, tmp_path):
     monkeypatch.delenv("MES_DATA_DIR", raising=False)
-    monkeypatch.setattr("mes_assets.data_dir.SHARED_DATA", tmp_path / "absent")
+    monkeypatch.setattr("mes_assets.sources.data_dir.SHARED_DATA", tmp_path / "absent")
     assert resolve_data_dir() == VENDORED_DATA.resolve()
     monkeypatch.setenv("MES_DATA_DIR", str(tmp_path / "nowhere"))
     with pytest.raises(FileNotFoundError, match="MES_DATA_DIR"):

@@ -22,7 +22,7 @@ from mes_assets.dashboard.data import Overlay, fmt_pct, fmt_price, load_overlay,
 from mes_assets.dashboard.figures import WINDOWS, force_summary, price_figure, tap_text
 from mes_assets.dashboard.pages import CHECKS, GAMMA_TAGS, PAGES, PageSpec
 from mes_assets.dashboard.tickets import TicketRefused, current_user, read_ticket, record_ticket
-from mes_assets.resources import WarehouseResource, resources_from_env
+from mes_assets.warehouse.target import SchemaTarget, WarehouseTarget
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ VERDICT_TEXT = {"EXECUTE": "EXECUTE · full tranche", "PARTIAL": "EXECUTE · par
 FONT = "-apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
 
 
-def create_app(page: PageSpec, warehouse: WarehouseResource, *, user: str | None = None) -> dash.Dash:
+def create_app(page: PageSpec, warehouse: SchemaTarget, *, user: str | None = None) -> dash.Dash:
     """The page's Dash app over ``warehouse`` (which must be the page's audience)."""
     if warehouse.audience != page.audience:
         raise ValueError(
@@ -268,9 +268,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     page = PAGES["mes" if args.mes else "procurement"]
     # Only this page's audience: the procurement process never builds a private backend.
-    key = "warehouse" if page.audience == "shared" else "private_warehouse"
-    warehouse = resources_from_env()[key]
-    assert isinstance(warehouse, WarehouseResource)
+    warehouse = WarehouseTarget.from_env(page.audience, os.environ)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     app = create_app(page, warehouse)
     port = args.port or page.default_port

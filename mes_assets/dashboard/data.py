@@ -15,6 +15,7 @@ import polars as pl
 
 from mes_assets.dashboard.pages import PageSpec
 from mes_assets.warehouse.base import WarehouseBackend
+from mes_assets.warehouse.queries import query
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ def load_overlay(backend: WarehouseBackend, page: PageSpec) -> Overlay:
     """Every row of the page's view for its symbol, oldest first."""
     try:
         frame = backend.read(
-            f"SELECT * FROM {page.view} WHERE symbol = @symbol ORDER BY date", {"symbol": page.symbol}
+            query(page.overlay_query), {"symbol": page.symbol}
         )
     except Exception as exc:  # a missing view or an unreachable warehouse is shown, not hidden
         log.warning("cannot read %s: %s", page.view, exc)

@@ -14,7 +14,8 @@ import plotly.graph_objects as go
 import polars as pl
 
 from mes_assets.dashboard.data import fmt_pct, fmt_price, tick_decimals, value
-from mes_assets.dashboard.pages import FIB_TAGS, FORCE_GROUPS, GAMMA_TAGS, QUANTILES, PageSpec
+from mes_assets.dashboard.pages import FIB_TAGS, FORCE_GROUPS, GAMMA_TAGS, PageSpec
+from mes_assets.horizons import QUANTILES
 
 BAND_COLORS = {"1w": "31, 119, 180", "1m": "148, 103, 189", "60m": "31, 119, 180"}
 FORCE_COLORS = {"vix": "#d62728", "yield": "#2ca02c", "trump": "#ff7f0e", "cot": "#8c564b"}

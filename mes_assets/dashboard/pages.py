@@ -28,7 +28,6 @@ FORCE_GROUPS: tuple[tuple[str, str], ...] = (
     ("trump", "Trump/Policy"),
     ("cot", "COT"),
 )
-QUANTILES = ("p10", "p25", "p50", "p75", "p90")
 # (view column, label) of the six lights, in SPEC section 5 order.
 CHECKS: tuple[tuple[str, str], ...] = (
     ("check_model_health", "Model health"),
@@ -48,6 +47,7 @@ class PageSpec:
     title: str
     instrument: InstrumentSpec
     view: str                      # the only overlay it reads
+    overlay_query: str             # the named query reading it (mes_assets/sql/queries/)
     band_horizons: tuple[str, ...]  # band_<h>_p10..p90 columns, widest horizon last
     tap_horizons: tuple[str, ...]   # tap_<h>_<tag> columns
     force_horizon: str              # horizon the force lines explain
@@ -68,6 +68,7 @@ PROCUREMENT_PAGE = PageSpec(
     title="ZL procurement overlay",
     instrument=ZL,
     view="api.vw_zl_strategy_overlay",
+    overlay_query="overlay_zl",
     band_horizons=("1w", "1m"),
     tap_horizons=("1w", "1m"),
     force_horizon="1w",
@@ -80,6 +81,7 @@ MES_PAGE = PageSpec(
     title="MES private cockpit",
     instrument=MES,
     view="api.vw_mes_private_overlay",
+    overlay_query="overlay_mes",
     band_horizons=("60m",),
     tap_horizons=("5m", "15m", "60m"),
     force_horizon="60m",

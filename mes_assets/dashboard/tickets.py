@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from mes_assets.warehouse.base import WarehouseBackend, check_symbol
+from mes_assets.warehouse.queries import query
 
 TABLE = "signals.procurement_tickets"
 VERDICTS = ("EXECUTE", "PARTIAL", "WAIT")  # the checklist verdicts (SPEC section 5)
@@ -90,7 +91,7 @@ def ticket_id(symbol: str, day: dt.date) -> str:
 def read_ticket(backend: WarehouseBackend, day: dt.date, symbol: str) -> dict | None:
     """The stored ticket of ``day`` and ``symbol``, or None."""
     frame = backend.read(
-        f"SELECT * FROM {TABLE} WHERE date = @day AND symbol = @symbol ORDER BY requested_at LIMIT 1",
+        query("procurement_ticket"),
         {"day": day, "symbol": check_symbol(symbol)},
     )
     return frame.row(0, named=True) if frame.height else None

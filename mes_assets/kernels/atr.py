@@ -120,7 +120,7 @@ _true_range_kernel = jit(_true_range_kernel_py)
 _resume_kernel = jit(_resume_kernel_py)
 
 
-def _validate_hlc(high: ArrayLike, low: ArrayLike, close: ArrayLike) -> tuple[FloatArray, FloatArray, FloatArray]:
+def validate_hlc(high: ArrayLike, low: ArrayLike, close: ArrayLike) -> tuple[FloatArray, FloatArray, FloatArray]:
     arrays = []
     for name, value in (("high", high), ("low", low), ("close", close)):
         arr = np.ascontiguousarray(np.asarray(value, dtype=np.float64))
@@ -162,7 +162,7 @@ def true_range(high: ArrayLike, low: ArrayLike, close: ArrayLike) -> FloatArray:
     ValueError
         On unequal lengths, non-1-D input, non-finite values, or ``high < low``.
     """
-    h, lo, c = _validate_hlc(high, low, close)
+    h, lo, c = validate_hlc(high, low, close)
     out = np.empty(h.shape[0], dtype=np.float64)
     _true_range_kernel(h, lo, c, out)
     return out
@@ -195,7 +195,7 @@ def wilder_atr(high: ArrayLike, low: ArrayLike, close: ArrayLike, period: int = 
         raise ValueError(f"period must be an integer >= 1, got {period!r}")
     if period < 1:
         raise ValueError(f"period must be >= 1, got {period}")
-    h, lo, c = _validate_hlc(high, low, close)
+    h, lo, c = validate_hlc(high, low, close)
     out = np.empty(h.shape[0], dtype=np.float64)
     # one kernel for both entry points: a whole series is a resume from the fresh state
     _resume_kernel(h, lo, c, int(period), 0, 0.0, np.nan, np.nan, out)
@@ -375,7 +375,7 @@ def wilder_atr_resume(
     """
     if not isinstance(state, AtrState):
         raise ValueError(f"state must be an AtrState (see initial_atr_state), got {type(state).__name__}")
-    h, lo, c = _validate_hlc(high, low, close)
+    h, lo, c = validate_hlc(high, low, close)
     out = np.empty(h.shape[0], dtype=np.float64)
     count, tr_sum, atr, prev_close = _resume_kernel(
         h, lo, c, state.period, state.count, state.tr_sum, state.atr, state.prev_close, out

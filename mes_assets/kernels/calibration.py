@@ -54,7 +54,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from mes_assets.kernels.atr import _validate_hlc, wilder_atr
+from mes_assets.kernels.atr import validate_hlc, wilder_atr
 from mes_assets.kernels.types import ArrayLike, BoolArray, FloatArray, Int8Array, IntArray
 from mes_assets.kernels.zigzag import zigzag
 
@@ -306,7 +306,7 @@ def sweep_k(
         On invalid bars (see :func:`mes_assets.kernels.atr.true_range`), empty or invalid ``ks``,
         an invalid ``atr_period`` / ``horizon``, or invalid ``segment_starts``.
     """
-    h, lo, c = _validate_hlc(high, low, close)
+    h, lo, c = validate_hlc(high, low, close)
     k_arr = np.asarray(ks, dtype=np.float64)
     if k_arr.ndim != 1 or k_arr.size == 0:
         raise ValueError(f"ks must be a non-empty 1-D sequence, got shape {k_arr.shape}")

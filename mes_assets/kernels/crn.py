@@ -1,4 +1,4 @@
-"""Common-random-numbers mean behind the backtest's ``crn`` engine (:mod:`mes_assets.mc_calibration`).
+"""Common-random-numbers mean behind the backtest's ``crn`` engine (:mod:`mes_assets.montecarlo.forecasts`).
 
 For each row ``r`` it returns ``mean_j exp(min(0, c[r, s(j)] + e[r, s(j)] * z[j]))`` over one shared
 set of sorted standard-normal scores ``z``, where piece ``s`` owns the slice ``edges[s]:edges[s+1]``

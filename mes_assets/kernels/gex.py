@@ -109,6 +109,7 @@ import numpy as np
 
 from mes_assets.kernels._numba import jit
 from mes_assets.kernels.types import ArrayLike, BoolArray, FloatArray, IntArray
+from mes_assets.kernels.validate import float_1d
 
 __all__ = [
     "DEFAULT_CONVENTION",
@@ -330,17 +331,6 @@ def _real(value: object, name: str, *, positive: bool = False, unit: bool = Fals
     return out
 
 
-def _float_1d(value: ArrayLike, name: str, n: int | None = None) -> FloatArray:
-    arr = np.asarray(value, dtype=np.float64)
-    if arr.ndim == 0 and n is not None:
-        arr = np.full(n, float(arr))
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
-    if n is not None and arr.shape[0] != n:
-        raise ValueError(f"{name} must have length {n}, got {arr.shape[0]}")
-    return np.ascontiguousarray(arr)
-
-
 def _flags_1d(value: ArrayLike, name: str, n: int) -> BoolArray:
     arr = np.asarray(value)
     if arr.dtype != np.bool_:
@@ -355,7 +345,7 @@ def _flags_1d(value: ArrayLike, name: str, n: int) -> BoolArray:
 
 
 def _grid_1d(grid: ArrayLike) -> FloatArray:
-    g = _float_1d(grid, "grid")
+    g = float_1d(grid, "grid", scalar="broadcast")
     if g.shape[0] < 2:
         raise ValueError(f"grid needs at least 2 points, got {g.shape[0]}")
     if not np.isfinite(g).all() or g[0] <= 0.0:
@@ -367,7 +357,7 @@ def _grid_1d(grid: ArrayLike) -> FloatArray:
 
 def _curve(grid: ArrayLike, gex: ArrayLike) -> tuple[FloatArray, FloatArray]:
     g = _grid_1d(grid)
-    v = _float_1d(gex, "gex", g.shape[0])
+    v = float_1d(gex, "gex", length=g.shape[0], scalar="broadcast")
     if not np.isfinite(v).all():
         raise ValueError("gex must be finite")
     return g, v
@@ -473,7 +463,7 @@ def time_weights(T: ArrayLike, *, floor_years: float = _ONE_DAY_YEARS) -> FloatA
         On a non-1-D, non-finite or non-positive ``T`` or a non-positive floor.
     """
     floor = _real(floor_years, "floor_years", positive=True)
-    t = _float_1d(T, "T")
+    t = float_1d(T, "T", scalar="broadcast")
     if not np.isfinite(t).all() or (t <= 0.0).any():
         raise ValueError("T must be finite and > 0 (years); drop expired expiries first")
     if t.shape[0] == 0:
@@ -578,11 +568,11 @@ def gex_surface(
     g = _grid_1d(grid)
     f0 = _real(reference_price, "reference_price", positive=True)
     r = _real(rate, "rate")
-    fwd = _float_1d(expiry_forward, "expiry_forward")
+    fwd = float_1d(expiry_forward, "expiry_forward", scalar="broadcast")
     n_exp = fwd.shape[0]
     if n_exp == 0:
         raise ValueError("need at least one expiry")
-    t = _float_1d(expiry_T, "expiry_T", n_exp)
+    t = float_1d(expiry_T, "expiry_T", length=n_exp, scalar="broadcast")
     if not np.isfinite(fwd).all() or (fwd <= 0.0).any():
         raise ValueError("expiry_forward must be finite and > 0")
     if not np.isfinite(t).all() or (t <= 0.0).any():
@@ -593,11 +583,11 @@ def gex_surface(
     m = idx.shape[0]
     if m and (idx.min() < 0 or idx.max() >= n_exp):
         raise ValueError(f"expiry_index must be in [0, {n_exp})")
-    k = _float_1d(strike, "strike", m)
+    k = float_1d(strike, "strike", length=m, scalar="broadcast")
     flags = _flags_1d(is_call, "is_call", m)
-    o = _float_1d(oi, "oi", m)
-    vol = _float_1d(iv, "iv", m)
-    mult = _float_1d(multiplier, "multiplier", m)
+    o = float_1d(oi, "oi", length=m, scalar="broadcast")
+    vol = float_1d(iv, "iv", length=m, scalar="broadcast")
+    mult = float_1d(multiplier, "multiplier", length=m, scalar="broadcast")
     if not np.isfinite(k).all() or (k <= 0.0).any():
         raise ValueError("strike must be finite and > 0")
     if not np.isfinite(o).all() or (o < 0.0).any():
@@ -637,7 +627,7 @@ def gex_surface(
         if has_rows.any():
             w[has_rows] = time_weights(t[has_rows])
     else:
-        w_in = _float_1d(weights, "weights", n_exp)
+        w_in = float_1d(weights, "weights", length=n_exp, scalar="broadcast")
         if not np.isfinite(w_in).all() or (w_in < 0.0).any() or w_in.sum() <= 0.0:
             raise ValueError("weights must be finite, >= 0, with a positive sum")
         w = w_in / w_in.sum()
@@ -728,8 +718,8 @@ def gamma_walls(
         On invalid inputs.
     """
     g, v = _curve(grid, gex)
-    k = _float_1d(strike, "strike")
-    o = _float_1d(oi, "oi", k.shape[0])
+    k = float_1d(strike, "strike", scalar="broadcast")
+    o = float_1d(oi, "oi", length=k.shape[0], scalar="broadcast")
     q = _real(oi_quantile, "oi_quantile", unit=True)
     snap = _real(snap_frac, "snap_frac", positive=True)
     if isinstance(n_walls, bool) or not isinstance(n_walls, numbers.Integral) or n_walls < 1:

@@ -104,7 +104,7 @@ Randomness and reproducibility
 (``method="paths"``). They are drawn in the wrapper and passed into sequential kernels, so a seed
 reproduces bit for bit, and the path estimator's chunking (``O(chunk x n_steps)`` memory) does not
 change its result. Stream 0 is ``n_paths`` standard normals, the scores
-:mod:`mes_assets.mc_calibration` reuses as common random numbers.
+:mod:`mes_assets.montecarlo.forecasts` reuses as common random numbers.
 
 Numerics and speed (conditional estimator)
 ------------------------------------------
@@ -130,12 +130,13 @@ from typing import Literal
 
 import numpy as np
 
-from mes_assets.kernels.montecarlo_kernels import ERFCX_COEF, EXP_COEF, _paths_kernel, _tap_kernel, _terminal_kernel
+from mes_assets.kernels.montecarlo_kernels import ERFCX_COEF, EXP_COEF, paths_kernel, tap_kernel, terminal_kernel
+from mes_assets.kernels.quantile_levels import QUANTILE_LEVELS
 from mes_assets.kernels.types import ArrayLike, FloatArray
 
 __all__ = ["DEFAULT_QUANTILE_PROBS", "TapResult", "tap_probabilities", "terminal_scores", "wilson_interval"]
 
-DEFAULT_QUANTILE_PROBS: tuple[float, ...] = (0.1, 0.25, 0.5, 0.75, 0.9)
+DEFAULT_QUANTILE_PROBS: tuple[float, ...] = QUANTILE_LEVELS
 """The SPEC's quantile set P10/P25/P50/P75/P90."""
 
 _Z95 = 1.959963984540054  # Phi^-1(0.975)
@@ -269,7 +270,7 @@ def _terminal_draws(rng_terminal: np.random.Generator, n_paths: int) -> FloatArr
 def terminal_scores(seed: int | np.random.Generator, n_paths: int) -> FloatArray:
     """The terminal scores ``tap_probabilities(..., seed=seed, n_paths=n_paths)`` draws, in its order.
 
-    The backtest's common-random-numbers engine (:mod:`mes_assets.mc_calibration`) uses exactly
+    The backtest's common-random-numbers engine (:mod:`mes_assets.montecarlo.forecasts`) uses exactly
     these, so its probabilities equal this kernel's for the same seed: one definition, here.
     """
     return _terminal_draws(_rngs(seed, (0,))[0], n_paths)  # a Generator is spawned 4 ways either way
@@ -280,7 +281,7 @@ def _rngs(seed: int | np.random.Generator, streams: tuple[int, ...]) -> list[np.
 
     An integer seed builds only the children asked for: ``SeedSequence(seed).spawn(4)[k]`` is
     ``SeedSequence(seed, spawn_key=(k,))``, so the streams are those of a full spawn (and
-    :mod:`mes_assets.mc_calibration` relies on child 0 being the terminal scores). A Generator
+    :mod:`mes_assets.montecarlo.forecasts` relies on child 0 being the terminal scores). A Generator
     is spawned 4 ways as before, so it advances the same way whichever streams are used.
     """
     if isinstance(seed, np.random.Generator):
@@ -394,7 +395,7 @@ def tap_probabilities(
         z_term = _terminal_draws(rng_terminal, paths)
         e_ext = rng_aux.standard_exponential(paths)
         out = np.empty((5, n_levels))
-        _tap_kernel(z_term, e_ext, zk, qk, spot_f, lv, sigma_f, horizon_f, EXP_COEF, ERFCX_COEF,
+        tap_kernel(z_term, e_ext, zk, qk, spot_f, lv, sigma_f, horizon_f, EXP_COEF, ERFCX_COEF,
                     np.empty(paths), out)  # fmt: skip
         out.setflags(write=False)
         return TapResult(
@@ -419,7 +420,7 @@ def tap_probabilities(
     dn_d = np.ascontiguousarray(-dist[dn_idx])
 
     y_term = np.empty(paths, dtype=np.float64)
-    _terminal_kernel(_terminal_draws(rng_terminal, paths), zk, qk, spot_f, y_term)
+    terminal_kernel(_terminal_draws(rng_terminal, paths), zk, qk, spot_f, y_term)
     adverse_up = np.empty(paths, dtype=np.float64)
     adverse_dn = np.empty(paths, dtype=np.float64)
     chunk = max(1, _CHUNK_ELEMENTS // steps)
@@ -432,7 +433,7 @@ def tap_probabilities(
         stop = min(paths, start + chunk)
         z = rng_z.standard_normal((stop - start, steps))
         v = 1.0 - rng_v.random((stop - start, steps)) if bridge else no_uniforms
-        _paths_kernel(
+        paths_kernel(
             y_term[start:stop], up_d, dn_d, sigma_f, horizon_f, z, v, bridge,
             hits_up, time_up, hits_dn, time_dn, adverse_up[start:stop], adverse_dn[start:stop],
         )  # fmt: skip

@@ -243,7 +243,7 @@ def _tap_kernel_py(
     """
     n = z_term.shape[0]
     n_lv = levels.shape[0]
-    _terminal_kernel(z_term, z_knots, q_knots, spot, y_term)
+    terminal_kernel(z_term, z_knots, q_knots, spot, y_term)
     var_t = sigma * sigma * horizon
     c_erf = 1.0 / (sigma * math.sqrt(2.0 * horizon))
 
@@ -460,8 +460,8 @@ def _paths_kernel_py(
 _jit_fma = jit_contract
 
 
-_terminal_kernel = _jit_fma(_terminal_kernel_py)
+terminal_kernel = _jit_fma(_terminal_kernel_py)
 _select = jit(_select_py)
 _order_pair = jit(_order_pair_py)
-_tap_kernel = _jit_fma(_tap_kernel_py)
-_paths_kernel = jit(_paths_kernel_py)
+tap_kernel = _jit_fma(_tap_kernel_py)
+paths_kernel = jit(_paths_kernel_py)

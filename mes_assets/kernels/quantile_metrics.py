@@ -51,6 +51,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from mes_assets.kernels.types import ArrayLike, BoolArray, FloatArray
+from mes_assets.kernels.validate import float_1d
 
 __all__ = [
     "conformal_margin",
@@ -70,23 +71,8 @@ _ALPHA_MATCH_TOL = 1e-12
 # --------------------------------------------------------------------------------------------
 # validation helpers
 # --------------------------------------------------------------------------------------------
-def _float_1d(value: ArrayLike, name: str, *, min_size: int = 0) -> FloatArray:
-    arr = np.ascontiguousarray(np.asarray(value, dtype=np.float64))
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
-    if arr.shape[0] < min_size:
-        raise ValueError(f"{name} needs at least {min_size} value(s), got {arr.shape[0]}")
-    bad = np.flatnonzero(~np.isfinite(arr))
-    if bad.size:
-        raise ValueError(
-            f"{name} must be finite (drop rows with missing values first); "
-            f"first non-finite value at index {int(bad[0])}"
-        )
-    return arr
-
-
 def _alphas(value: ArrayLike) -> FloatArray:
-    alphas = _float_1d(value, "alphas", min_size=1)
+    alphas = float_1d(value, "alphas", min_size=1, finite=True)
     if np.any(alphas <= 0.0) or np.any(alphas >= 1.0):
         raise ValueError(f"alphas must lie strictly inside (0, 1), got {alphas.tolist()}")
     if np.any(np.diff(alphas) <= 0.0):
@@ -258,7 +244,7 @@ def pinball_loss(y: ArrayLike, q: ArrayLike, alphas: ArrayLike) -> FloatArray:
         On empty or non-finite ``y``, mismatched shapes or invalid ``alphas``.
     """
     a = _alphas(alphas)
-    yv = _float_1d(y, "y", min_size=1)
+    yv = float_1d(y, "y", min_size=1, finite=True)
     qm = _quantile_matrix(q, a.shape[0])
     _same_length(yv.shape[0], qm.shape[0], "q")
     out: FloatArray = _pinball_matrix(yv, qm, a).mean(axis=0)
@@ -287,9 +273,9 @@ def interval_coverage(y: ArrayLike, lower: ArrayLike, upper: ArrayLike) -> float
     ValueError
         On empty or non-finite input, unequal lengths, or some ``lower > upper``.
     """
-    yv = _float_1d(y, "y", min_size=1)
-    lo = _float_1d(lower, "lower")
-    hi = _float_1d(upper, "upper")
+    yv = float_1d(y, "y", min_size=1, finite=True)
+    lo = float_1d(lower, "lower", finite=True)
+    hi = float_1d(upper, "upper", finite=True)
     _same_length(yv.shape[0], lo.shape[0], "lower")
     _same_length(yv.shape[0], hi.shape[0], "upper")
     inverted = np.flatnonzero(lo > hi)
@@ -404,7 +390,7 @@ def rolling_band_health(
         missing from ``alphas``.
     """
     a = _alphas(alphas)
-    yv = _float_1d(y, "y")
+    yv = float_1d(y, "y", finite=True)
     qm = _quantile_matrix(q, a.shape[0])
     _same_length(yv.shape[0], qm.shape[0], "q")
     w = _int_scalar(window, "window", 2)
@@ -467,7 +453,7 @@ def historical_quantile_baseline(y_train: ArrayLike, alphas: ArrayLike) -> Float
         On empty or non-finite ``y_train`` or invalid ``alphas``.
     """
     a = _alphas(alphas)
-    yv = _float_1d(y_train, "y_train", min_size=1)
+    yv = float_1d(y_train, "y_train", min_size=1, finite=True)
     out: FloatArray = np.quantile(yv, a, method="linear")
     return out
 
@@ -491,9 +477,9 @@ def conformal_margin(y_cal: ArrayLike, lower: ArrayLike, upper: ArrayLike, cover
         ``k = ceil((n + 1) c) > n`` there are too few rows for a finite guarantee and the largest
         score is returned (the most conservative finite choice).
     """
-    yv = _float_1d(y_cal, "y_cal", min_size=1)
-    lo = _float_1d(lower, "lower")
-    hi = _float_1d(upper, "upper")
+    yv = float_1d(y_cal, "y_cal", min_size=1, finite=True)
+    lo = float_1d(lower, "lower", finite=True)
+    hi = float_1d(upper, "upper", finite=True)
     _same_length(yv.shape[0], lo.shape[0], "lower")
     _same_length(yv.shape[0], hi.shape[0], "upper")
     if not 0.0 < coverage < 1.0:

@@ -4,8 +4,23 @@ No Dagster imports here; the resource layer wraps these classes. See ``frames`` 
 schemas, ``replay`` for the recorded real files, ``live`` for Databento / FRED / CFTC.
 """
 
-from .errors import DataQualityError, MissingCredentialsError, SourceUnavailableError
-from .frames import (
+from mes_assets.sources.errors import (
+    DataQualityError,
+    MissingCredentialsError,
+    SourceUnavailableError,
+)
+from mes_assets.sources.live import (
+    CFTC_DATASETS,
+    CftcLiveClient,
+    DatabentoMarketData,
+    FredLiveClient,
+    build_cftc_url,
+    cftc_rows_to_frame,
+    fred_observations_to_frame,
+    ohlcv_store_to_frame,
+)
+from mes_assets.sources.replay import ReplayCot, ReplayFred, ReplayMarketData
+from mes_assets.sources.schemas import (
     COT,
     COT_REPORT_TYPES,
     DAILY_BARS,
@@ -16,17 +31,6 @@ from .frames import (
     empty_frame,
     validate_bars,
 )
-from .live import (
-    CFTC_DATASETS,
-    CftcLiveClient,
-    DatabentoMarketData,
-    FredLiveClient,
-    build_cftc_url,
-    cftc_rows_to_frame,
-    fred_observations_to_frame,
-    ohlcv_store_to_frame,
-)
-from .replay import ReplayCot, ReplayFred, ReplayMarketData
 
 __all__ = [
     "CFTC_DATASETS",

@@ -1,6 +1,6 @@
 """Live clients: Databento (GLBX.MDP3 OHLCV), FRED (observations API), CFTC COT (Socrata).
 
-They return the same frame schemas as the replay sources (:mod:`mes_assets.sources.frames`).
+They return the same frame schemas as the replay sources (:mod:`mes_assets.sources.schemas`).
 Keys are passed in by the caller (resolving them from the environment is the resource layer's
 job). A missing key raises :class:`MissingCredentialsError` at construction, before any
 network use. Keys never appear in ``repr``, logs or exception messages.
@@ -13,19 +13,25 @@ offline against recorded payloads.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import polars as pl
 
-from .errors import DataQualityError, MissingCredentialsError, SourceUnavailableError
-from .frames import (
+from mes_assets.sources._http import (
+    HttpGet,
+    http_json,
+    redact,
+    require_key,
+    urlopen_get,
+)
+from mes_assets.sources.errors import DataQualityError, SourceUnavailableError
+from mes_assets.sources.schemas import (
     COT,
     COT_REPORT_TYPES,
     DAILY_BARS,
@@ -51,64 +57,16 @@ _UNDEF_PRICE = np.iinfo(np.int64).max  # DBN "no price" sentinel (databento_dbn.
 _FIXED_PRICE_UNITS = 1e9  # DBN prices are int64 in units of 1e-9
 _NS_PER_DAY = 86_400 * 10**9
 
-HttpGet = Callable[[str, float], bytes]
 
 
-class _Secret:
-    """Holds a key; its repr/str never show it."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def get(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "<secret>"
-
-    __str__ = __repr__
 
 
-def _require_key(api_key: str | None, env_var: str, client: str) -> _Secret:
-    if api_key is None or not str(api_key).strip():
-        raise MissingCredentialsError(env_var, client)
-    return _Secret(str(api_key).strip())
 
 
-def _urlopen_get(url: str, timeout: float) -> bytes:
-    req = urllib.request.Request(url, headers={"Accept": "application/json"})
-    with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 (https only, fixed hosts)
-        return resp.read()
 
 
-def _redact(text: str, secret: _Secret | None) -> str:
-    if secret is None:
-        return text
-    return text.replace(secret.get(), "***").replace(urllib.parse.quote(secret.get()), "***")
 
 
-def _http_json(get: HttpGet, url: str, timeout: float, what: str, secret: _Secret | None = None) -> Any:
-    """GET ``url`` and decode JSON; failures become SourceUnavailableError without the key."""
-    try:
-        body = get(url, timeout)
-    except urllib.error.HTTPError as exc:
-        detail = ""
-        try:
-            detail = exc.read().decode("utf-8", "replace")[:300]
-        except Exception:  # noqa: BLE001 - best effort detail only
-            pass
-        raise SourceUnavailableError(
-            _redact(f"{what}: HTTP {exc.code} {exc.reason} {detail}".strip(), secret)
-        ) from None
-    except (urllib.error.URLError, OSError, TimeoutError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise SourceUnavailableError(_redact(f"{what}: request failed ({reason})", secret)) from None
-    try:
-        return json.loads(body)
-    except ValueError:
-        raise SourceUnavailableError(f"{what}: response is not JSON ({body[:120]!r})") from None
 
 
 def _as_utc(v: dt.datetime, name: str) -> dt.datetime:
@@ -145,7 +103,7 @@ def ohlcv_store_to_frame(store: Any, source_symbol: str, source: str) -> pl.Data
       day, not the exchange settlement; ``open_interest`` is null (OHLCV carries none; it
       comes from the ``statistics`` schema).
 
-    The result is validated with :func:`~mes_assets.sources.frames.validate_bars`.
+    The result is validated with :func:`~mes_assets.sources.schemas.validate_bars`.
     """
     schema = str(store.schema) if store.schema is not None else None
     if schema not in ("ohlcv-1m", "ohlcv-1d"):
@@ -223,7 +181,7 @@ class DatabentoMarketData:
     CONTINUOUS: Mapping[str, str] = {"MES": "MES.c.0", "ES": "ES.c.0", "ZL": "ZL.c.0"}
 
     def __init__(self, api_key: str | None, dataset: str = "GLBX.MDP3") -> None:
-        self._key = _require_key(api_key, "DATABENTO_API_KEY", "Databento")
+        self._key = require_key(api_key, "DATABENTO_API_KEY", "Databento")
         self.dataset = dataset
         self._client: Any = None
 
@@ -255,7 +213,7 @@ class DatabentoMarketData:
             )
         except Exception as exc:  # databento raises BentoError subclasses; never echo the key
             raise SourceUnavailableError(
-                _redact(f"Databento {self.dataset} {schema} {symbol}: {type(exc).__name__}: {exc}", self._key)
+                redact(f"Databento {self.dataset} {schema} {symbol}: {type(exc).__name__}: {exc}", self._key)
             ) from None
 
     def daily_bars(self, symbol: str, start: dt.date, end: dt.date) -> pl.DataFrame:
@@ -339,9 +297,9 @@ class FredLiveClient:
     PAGE_LIMIT = 100_000  # FRED's maximum page size
 
     def __init__(self, api_key: str | None, *, timeout_s: float = 30.0, http_get: HttpGet | None = None) -> None:
-        self._key = _require_key(api_key, "FRED_API_KEY", "FRED")
+        self._key = require_key(api_key, "FRED_API_KEY", "FRED")
         self.timeout_s = timeout_s
-        self._get = http_get or _urlopen_get
+        self._get = http_get or urlopen_get
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(api_key=<set>)"
@@ -367,9 +325,9 @@ class FredLiveClient:
         observations: list[Any] = []
         offset = 0
         while True:
-            payload = _http_json(self._get, self._url(sid, start, end, offset), self.timeout_s, f"FRED {sid}", self._key)
+            payload = http_json(self._get, self._url(sid, start, end, offset), self.timeout_s, f"FRED {sid}", self._key)
             if "error_message" in payload:
-                raise SourceUnavailableError(_redact(f"FRED {sid}: {payload['error_message']}", self._key))
+                raise SourceUnavailableError(redact(f"FRED {sid}: {payload['error_message']}", self._key))
             page = payload.get("observations", [])
             observations.extend(page)
             count = int(payload.get("count", len(observations)))
@@ -529,7 +487,7 @@ class CftcLiveClient:
 
     def __init__(self, *, timeout_s: float = 30.0, http_get: HttpGet | None = None) -> None:
         self.timeout_s = timeout_s
-        self._get = http_get or _urlopen_get
+        self._get = http_get or urlopen_get
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -549,7 +507,7 @@ class CftcLiveClient:
             offset = 0
             while True:
                 url = build_cftc_url(rt, market_code, start, end, limit=self.PAGE, offset=offset)
-                page = _http_json(self._get, url, self.timeout_s, f"CFTC {rt} {market_code}")
+                page = http_json(self._get, url, self.timeout_s, f"CFTC {rt} {market_code}")
                 if not isinstance(page, list):
                     raise SourceUnavailableError(f"CFTC {rt} {market_code}: unexpected response {str(page)[:200]}")
                 rows.extend(page)

@@ -29,9 +29,9 @@ from pathlib import Path
 
 import polars as pl
 
-from .errors import DataQualityError, SourceUnavailableError
+from mes_assets.sources.errors import DataQualityError, SourceUnavailableError
 
-__all__ = ["FEED_SLOTS", "CsvFeed", "configured_feeds", "feed_features"]
+__all__ = ["FEED_SLOTS", "CsvFeed", "configured_feeds", "read_feeds"]
 
 FEED_SLOTS: dict[str, str] = {
     "feed_rfs_rin": "MES_FEED_RFS_RIN_CSV",
@@ -93,15 +93,6 @@ def configured_feeds(environ: Mapping[str, str] | None = None) -> tuple[list[Csv
     return active, absent
 
 
-def feed_features(feeds: list[CsvFeed], asof: pl.DataFrame) -> pl.DataFrame:
-    """Per session (``asof``: ``date``, ``bar_close_utc``): every slot column (NULL when the feed is
-    absent or had published nothing yet) and ``feed_published_at``, the latest publication used."""
-    frame = asof.select("date", pl.col("bar_close_utc").cast(pl.Datetime("us", "UTC"))).sort("bar_close_utc")
-    columns = [pl.lit(None, pl.Float64).alias(column) for column in FEED_SLOTS]
-    stamps = [pl.lit(None, pl.Datetime("us", "UTC"))]
-    for feed in feeds:
-        obs = feed.observations().rename({"value": feed.column, "published_at": f"{feed.column}_at"})
-        frame = frame.join_asof(obs, left_on="bar_close_utc", right_on=f"{feed.column}_at", strategy="backward")
-        columns = [pl.col(feed.column) if c.meta.output_name() == feed.column else c for c in columns]
-        stamps.append(pl.col(f"{feed.column}_at"))
-    return frame.select("date", *columns, pl.max_horizontal(stamps).alias("feed_published_at"))
+def read_feeds(feeds: list[CsvFeed]) -> dict[str, pl.DataFrame]:
+    """Every configured feed's publications, by the master_features column it fills."""
+    return {feed.column: feed.observations() for feed in feeds}

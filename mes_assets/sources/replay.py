@@ -6,7 +6,7 @@ quirks). Nothing here fills, pads or repairs data: a file that breaks an invaria
 :class:`~mes_assets.sources.errors.DataQualityError` naming the file line, and a missing
 file raises :class:`~mes_assets.sources.errors.SourceUnavailableError`.
 
-Every returned frame has exactly one of the schemas in :mod:`mes_assets.sources.frames`.
+Every returned frame has exactly one of the schemas in :mod:`mes_assets.sources.schemas`.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from .errors import DataQualityError, SourceUnavailableError
-from .frames import (
+from mes_assets.sources.errors import DataQualityError, SourceUnavailableError
+from mes_assets.sources.schemas import (
     COT,
     COT_REPORT_TYPES,
     DAILY_BARS,
@@ -247,9 +247,9 @@ class ReplayMarketData:
     def daily_bars(self, symbol: str, start: dt.date, end: dt.date) -> pl.DataFrame:
         """Daily bars for ``symbol`` with ``start <= date <= end`` (both inclusive), ascending.
 
-        Returns a :data:`~mes_assets.sources.frames.DAILY_BARS` frame (possibly empty when the
+        Returns a :data:`~mes_assets.sources.schemas.DAILY_BARS` frame (possibly empty when the
         window holds no recorded rows). The returned window is validated with
-        :func:`~mes_assets.sources.frames.validate_bars` (close-in-range skipped for daily
+        :func:`~mes_assets.sources.schemas.validate_bars` (close-in-range skipped for daily
         vendor bars); e.g. ES windows before 2001-05 hit real CHRIS rows with high < low and
         raise :class:`DataQualityError`.
         """
@@ -589,7 +589,7 @@ class ReplayCot:
     (``cot/tff_2017_2023_es_mes_zl.csv``), ``"disaggregated"`` (``cot/disagg_2021q1_zl.csv``) or
     ``"legacy_derived_sergej"`` (``cot/ZL_cot.csv``, ``cot/ES_cot.csv``: commercial long/short
     only). ``release_date`` is the nominal Friday release (see
-    :func:`~mes_assets.sources.frames.cot_release_date`): the recorded files carry no release
+    :func:`~mes_assets.sources.schemas.cot_release_date`): the recorded files carry no release
     date, so holiday/shutdown delays are not reflected.
     """
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import sqlglot
 
-SQL_ROOT = Path(__file__).resolve().parents[2] / "sql"
+SQL_ROOT = Path(__file__).resolve().parents[1] / "sql"
 _KINDS = ("ddl", "views")
 _AUDIENCE = re.compile(r"^--\s*audience:\s*(shared|private)\s*$", re.IGNORECASE | re.MULTILINE)
 _OBJECT_NAME = re.compile(

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from mes_assets.data_dir import REPO_ROOT
+from mes_assets.sources.data_dir import REPO_ROOT
 from mes_assets.definitions import build_definitions
 from mes_assets_tests.conftest import make_resources, run_job
 

@@ -19,7 +19,7 @@ from mes_assets.dashboard.figures import price_figure
 from mes_assets.dashboard.pages import CHECKS, FIB_TAGS, MES_PAGE, PROCUREMENT_PAGE
 from mes_assets.dashboard.tickets import TicketRefused, read_ticket, record_ticket
 from mes_assets.definitions import build_definitions
-from mes_assets.resources import WarehouseResource
+from mes_assets.defs.resources import WarehouseResource
 from mes_assets_tests.conftest import make_resources, run_job
 from mes_assets_tests.dashboard.conftest import END, TEST_USER, copy_shared, screenshot
 

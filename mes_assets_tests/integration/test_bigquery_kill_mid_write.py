@@ -43,8 +43,8 @@ CHILD = textwrap.dedent(
 
 @pytest.fixture()
 def minute_rows(data_root: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
-    from mes_assets.bars import assign_minute_bars_to_sessions, minute_bars_table_frame
-    from mes_assets.calendars import exchange_sessions
+    from mes_assets.market.bars import assign_minute_bars_to_sessions, minute_bars_table_frame
+    from mes_assets.market.calendars import exchange_sessions
     from mes_assets.instruments import MES
     from mes_assets.sources.replay import ReplayMarketData
 

@@ -227,7 +227,7 @@ def test_pure_python_twins_equal_jitted_kernels():
     z = rng.standard_normal(n)
     y_py, y_jit = np.empty(n), np.empty(n)
     mck._terminal_kernel_py(z, zk, qk, 0.0, y_py)
-    mck._terminal_kernel(z, zk, qk, 0.0, y_jit)
+    mck.terminal_kernel(z, zk, qk, 0.0, y_jit)
     np.testing.assert_allclose(y_py, y_jit, rtol=1e-15, atol=1e-16)  # jitted with FMA: rounding only
     up, dn = np.array([0.2, 0.9, 2.0]), np.array([0.5, 1.7])
     levels = np.concatenate([up, [0.0], -dn])
@@ -238,7 +238,7 @@ def test_pure_python_twins_equal_jitted_kernels():
         kernel(z, e_ext, zk, qk, 0.0, levels, 1.3, 0.8, mck.EXP_COEF, mck.ERFCX_COEF, y, out)
         return y, out
 
-    for a, b in zip(fused(mck._tap_kernel_py), fused(mck._tap_kernel), strict=True):
+    for a, b in zip(fused(mck._tap_kernel_py), fused(mck.tap_kernel), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-15)
     x = np.round(rng.standard_normal(700), 1)  # ties
     for k in (0, 350, 600, 698):
@@ -255,17 +255,17 @@ def test_pure_python_twins_equal_jitted_kernels():
             kernel(y_py, up, dn, 1.3, 0.8, zz, vv, bridge, *outs)
             return outs
 
-        for a, b in zip(paths(mck._paths_kernel_py), paths(mck._paths_kernel), strict=True):
+        for a, b in zip(paths(mck._paths_kernel_py), paths(mck.paths_kernel), strict=True):
             np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-15)
     if NUMBA_ENABLED:
-        assert mck._tap_kernel.py_func is mck._tap_kernel_py
-        assert mck._paths_kernel.py_func is mck._paths_kernel_py
+        assert mck.tap_kernel.py_func is mck._tap_kernel_py
+        assert mck.paths_kernel.py_func is mck._paths_kernel_py
 
 
 def _fused(z_term, e_ext, qk, spot, levels, sigma, horizon):
     """Run the fused conditional kernel directly: (terminal displacements, (5, n_levels) outputs)."""
     y, out = np.empty(z_term.size), np.empty((5, len(levels)))
-    mck._tap_kernel(z_term, e_ext, norm.ppf(PROBS), np.asarray(qk, float), spot, np.asarray(levels, float),
+    mck.tap_kernel(z_term, e_ext, norm.ppf(PROBS), np.asarray(qk, float), spot, np.asarray(levels, float),
                     sigma, horizon, mck.EXP_COEF, mck.ERFCX_COEF, y, out)  # fmt: skip
     return y, out
 
@@ -359,7 +359,7 @@ def test_fused_kernel_matches_numpy_reference(qk_scale, level_sd):
     z_term, e_ext = rng.standard_normal(n), rng.standard_exponential(n)
     y, out = _fused(z_term, e_ext, qk, spot, levels, sigma, horizon)
     ref_y = np.empty(n)
-    mck._terminal_kernel(z_term, norm.ppf(PROBS), qk, spot, ref_y)
+    mck.terminal_kernel(z_term, norm.ppf(PROBS), qk, spot, ref_y)
     np.testing.assert_array_equal(y, ref_y)
     dist = levels - spot
     d, side = np.abs(dist), np.where(dist >= 0.0, 1.0, -1.0)
@@ -402,7 +402,7 @@ import json, sys
 from mes_assets.kernels import montecarlo, montecarlo_kernels
 r = montecarlo.tap_probabilities(spot=10.0, levels=[10.5, 9.0, 12.0], terminal_quantiles=[9.0, 9.6, 10.1, 10.5, 11.2],
                                  sigma=0.8, horizon=1.0, n_steps=6, n_paths=400, seed=2, method=sys.argv[1])
-print(json.dumps({"plain": montecarlo_kernels._paths_kernel is montecarlo_kernels._paths_kernel_py,
+print(json.dumps({"plain": montecarlo_kernels.paths_kernel is montecarlo_kernels._paths_kernel_py,
                   "numba_imported": "numba" in sys.modules,
                   "tap": r.tap_prob.tolist(), "time": r.exp_time_to_touch.tolist(), "var": r.path_var95.tolist()}))
 """
@@ -446,7 +446,7 @@ def test_terminal_sampler_passes_through_quantiles_with_linear_normal_score_tail
     qk = np.array([95.0, 98.0, 100.5, 101.0, 106.0])  # skewed analytic quantiles
     z = np.concatenate([zk, [-3.0, 3.0, 0.5 * (zk[1] + zk[2])]])
     y = np.empty(z.size)
-    mck._terminal_kernel(z, zk, qk, 100.0, y)
+    mck.terminal_kernel(z, zk, qk, 100.0, y)
     np.testing.assert_allclose(y[:5] + 100.0, qk, rtol=0, atol=1e-12)
     slope_lo = (qk[1] - qk[0]) / (zk[1] - zk[0])
     slope_hi = (qk[4] - qk[3]) / (zk[4] - zk[3])

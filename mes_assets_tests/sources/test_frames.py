@@ -24,7 +24,7 @@ from mes_assets.sources import (
     empty_frame,
     validate_bars,
 )
-from mes_assets.sources.frames import cot_release_date_expr
+from mes_assets.sources.schemas import cot_release_date_expr
 
 UTC = dt.timezone.utc
 

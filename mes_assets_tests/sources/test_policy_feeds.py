@@ -13,12 +13,13 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from mes_assets.calendars import exchange_sessions
-from mes_assets.features import FEATURE_SCHEMA, build_features
+from mes_assets.market.calendars import exchange_sessions
+from mes_assets.features.daily import FEATURE_SCHEMA, build_features
 from mes_assets.instruments import ZL
 from mes_assets.sources import ReplayFred, ReplayMarketData
 from mes_assets.sources.errors import DataQualityError, SourceUnavailableError
-from mes_assets.sources.policy_feeds import FEED_SLOTS, CsvFeed, configured_feeds, feed_features
+from mes_assets.features.feeds import FEED_COLUMNS
+from mes_assets.sources.policy_feeds import FEED_SLOTS, CsvFeed, configured_feeds, read_feeds
 
 D = dt.date
 
@@ -44,11 +45,11 @@ def _feed_csv(tmp_path, dgs10: pl.DataFrame) -> str:
 def _features(zl_inputs, feeds=()):
     bars, asof, _ = zl_inputs
     empty_fred = pl.DataFrame(schema={"date": pl.Date, "series_id": pl.Utf8, "value": pl.Float64})
-    from mes_assets.sources.frames import COT
+    from mes_assets.sources.schemas import COT
 
     cot = pl.DataFrame(schema=COT)
     return build_features("ZL", bars, empty_fred, cot, asof_times=asof, calc_version="t", zigzag_k=3.0,
-                          feeds=feeds)
+                          feed_observations=read_feeds(list(feeds)))
 
 
 def test_unconfigured_feeds_are_absent_and_null(zl_inputs):
@@ -96,5 +97,9 @@ def test_bad_feed_files_are_refused(tmp_path, text, error, match):
 
 def test_missing_feed_file_is_a_source_error(tmp_path):
     with pytest.raises(SourceUnavailableError, match="no file"):
-        feed_features([CsvFeed("feed_rfs_rin", str(tmp_path / "nope.csv"))],
-                      pl.DataFrame({"date": [D(2024, 1, 2)], "bar_close_utc": [dt.datetime(2024, 1, 2, 19, 20, tzinfo=dt.UTC)]}))
+        read_feeds([CsvFeed("feed_rfs_rin", str(tmp_path / "nope.csv"))])
+
+
+def test_the_source_slots_are_the_feature_columns():
+    # the source's variables and the domain's columns are two lists of one set of slots
+    assert tuple(FEED_SLOTS) == FEED_COLUMNS
