@@ -50,6 +50,7 @@ class InstrumentSpec:
     cot_market_code: str          # CFTC contract market code
     history_start: dt.date        # first date of real bar history this deployment holds
     calibration_horizon_bars: int  # bars after confirmation in which a broken swing is "false"
+    wall_reject_horizon: str      # horizon p_reject's z-score refers to (a mc_horizons name)
     zigzag_calibration_version: str | None = None  # None: zigzag_k is the documented default
 
     def with_calibrated_k(self, k: float, version: str) -> InstrumentSpec:
@@ -94,6 +95,7 @@ ZL = InstrumentSpec(
     cot_market_code="007601",
     history_start=history_start("ZL", dt.date(2021, 12, 15)),
     calibration_horizon_bars=10,  # two trading weeks
+    wall_reject_horizon="1w",  # a week for procurement
 )
 
 MES = InstrumentSpec(
@@ -116,7 +118,38 @@ MES = InstrumentSpec(
     cot_market_code="13874U",
     history_start=history_start("MES", dt.date(2023, 3, 8)),
     calibration_horizon_bars=12,  # one hour of 5-minute bars
+    wall_reject_horizon="60m",  # an hour for the trading cockpit
 )
 
 INSTRUMENTS: tuple[InstrumentSpec, ...] = (ZL, MES)
 BY_SYMBOL = {spec.symbol: spec for spec in INSTRUMENTS}
+
+
+@dataclass(frozen=True)
+class OptionsProduct:
+    """The exchange and vendor names of the options on one futures symbol (CME Globex)."""
+
+    futures_symbol: str
+    databento_options_parent: str  # GLBX.MDP3 parent symbol of the options
+    databento_futures_parent: str  # GLBX.MDP3 parent symbol of the underlying futures
+    cme_option_products: tuple[str, ...]  # "product" values of option rows in CME settlement files
+    cme_futures_product: str  # "product" value of the underlying futures rows
+    multiplier: float  # USD per 1.0 of the underlying futures price, per option contract
+    description: str
+
+
+#: Futures symbol -> its options. Globex codes: ZL's options trade as OZL, not ZL.
+OPTIONS_PRODUCTS: dict[str, OptionsProduct] = {
+    "ES": OptionsProduct(
+        "ES", "ES.OPT", "ES.FUT", ("ES",), "ES", 50.0,
+        "CME E-mini S&P 500 quarterly options (Globex ES): one ES future, $50 x index point",
+    ),
+    "MES": OptionsProduct(
+        "MES", "MES.OPT", "MES.FUT", ("MES",), "MES", 5.0,
+        "CME Micro E-mini S&P 500 quarterly options (Globex MES): one MES future, $5 x index point",
+    ),
+    "ZL": OptionsProduct(
+        "ZL", "OZL.OPT", "ZL.FUT", ("OZL",), "ZL", 600.0,
+        "CBOT soybean oil options (Globex OZL): one ZL future of 60,000 lb quoted in cents/lb, $600 per 1 cent",
+    ),
+}

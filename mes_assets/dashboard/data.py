@@ -86,6 +86,3 @@ def fmt_pct(v: float | None, digits: int = 0) -> str:
     return "n/a" if v is None else f"{100 * v:.{digits}f}%"
 
 
-def fmt_bps(v: float | None) -> str:
-    """A log-return contribution in basis points (1 log-return unit = 10,000 bps)."""
-    return "n/a" if v is None else f"{1e4 * v:+.0f} bps"

@@ -20,8 +20,6 @@ from mes_assets.warehouse.queries import query
 OI_TABLE = "derivatives.options_oi_raw"
 SURFACE_TABLE = "derivatives.gex_surface"
 SUMMARY_TABLE = "derivatives.gamma_summary"
-# The horizon p_reject's z-score refers to: a week for ZL procurement, an hour for the MES cockpit.
-REJECT_HORIZON = {"ZL": "1w", "MES": "60m"}
 
 
 def _rates(warehouse, end: dt.date) -> pl.DataFrame:
@@ -109,7 +107,7 @@ def build_gamma_assets(spec: InstrumentSpec) -> list[dg.AssetsDefinition]:
             query("gex_surface_between"), params)
         vix = dict(warehouse.read(
             query("master_features_vix_between"), params).iter_rows())
-        horizon = REJECT_HORIZON[spec.symbol]
+        horizon = spec.wall_reject_horizon
         years = horizon_of(horizon).years
         # No real first-touch-then-reverse events are recorded after any stored wall yet (closing
         # note of issue 6): the calibration is fitted on what exists and stays 'uncalibrated'.

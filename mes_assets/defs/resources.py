@@ -14,6 +14,7 @@ import dagster as dg
 from pydantic import Field
 
 from mes_assets.gamma.forward import parity_forward
+from mes_assets.instruments import OPTIONS_PRODUCTS
 from mes_assets.sources.data_dir import resolve_data_dir
 from mes_assets.warehouse.base import WarehouseBackend
 from mes_assets.warehouse.target import DEFAULT_DUCKDB_DIR, WarehouseConfigError, WarehouseTarget
@@ -104,7 +105,7 @@ class RecordedDataResource(dg.ConfigurableResource):
 
         if self.mode == "live":
             client = DatabentoOptions(self.databento_api_key)
-            futures_parent = {"MES": "MES.FUT", "ES": "ES.FUT", "ZL": "ZL.FUT"}[symbol.upper()]
+            futures_parent = OPTIONS_PRODUCTS[symbol.upper()].databento_futures_parent
             return DatabentoOptions(self.databento_api_key,
                                     underlying_price_lookup=client.futures_settlement_lookup(futures_parent))
         return ReplayOptions(self.root(), forward=parity_forward)

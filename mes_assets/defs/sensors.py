@@ -53,22 +53,12 @@ def step_instrument(
 
 
 def downstream_keys(root: dg.AssetKey, assets: Sequence[dg.AssetsDefinition]) -> list[dg.AssetKey]:
-    """``root`` and every date-partitioned asset that depends on it, transitively. Whole-history
-    assets (the calibrations, the hit-rate) are not refreshed per session: they run on their own."""
-    children: dict[dg.AssetKey, set[dg.AssetKey]] = {}
-    for assets_def in assets:
-        if assets_def.partitions_def is None:
-            continue
-        for key in assets_def.keys:
-            for parent in assets_def.asset_deps.get(key, set()):
-                children.setdefault(parent, set()).add(key)
-    seen, frontier = [root], [root]
-    while frontier:
-        for child in sorted(children.get(frontier.pop(), ()), key=str):
-            if child not in seen:
-                seen.append(child)
-                frontier.append(child)
-    return seen
+    """``root`` and every date-partitioned asset downstream of it (Dagster's own graph walk).
+    Whole-history assets (the calibrations, the hit-rate) are not refreshed per session: they run
+    on their own."""
+    partitioned = [key for a in assets if a.partitions_def is not None for key in a.keys]
+    selection = dg.AssetSelection.assets(root).downstream() & dg.AssetSelection.assets(*partitioned)
+    return sorted(selection.resolve(assets), key=lambda key: (key != root, key.to_user_string()))
 
 
 def build_zigzag_sensor(assets: Sequence[dg.AssetsDefinition]) -> dg.SensorDefinition:

@@ -63,7 +63,6 @@ __all__ = [
     "QUANTILE_COLUMNS",
     "RefitInfo",
     "WalkForwardResult",
-    "evaluate",
     "evaluate_rows",
     "feature_matrix",
     "forward_log_return",
@@ -429,13 +428,6 @@ def p50_shap(booster: xgb.Booster, X: np.ndarray) -> tuple[np.ndarray, np.ndarra
     if not np.allclose(total, pred, rtol=SHAP_ADDITIVITY_RTOL, atol=SHAP_ADDITIVITY_RTOL * scale):
         raise AssertionError(f"SHAP additivity broken: max |diff| {np.max(np.abs(total - pred)):.3g}")
     return contribs, base
-
-
-def evaluate(result: WalkForwardResult, features: pl.DataFrame, horizon: int) -> dict[str, float]:
-    """:func:`evaluate_rows` for daily rows (labels from ``close``, public at ``t + horizon``)."""
-    frame = features.sort("date")
-    y = forward_log_return(frame.get_column("close").to_numpy(), horizon)
-    return evaluate_rows(result, y, np.arange(frame.height, dtype=np.int64) + horizon)
 
 
 def evaluate_rows(result: WalkForwardResult, y: np.ndarray, label_row: np.ndarray) -> dict[str, float]:

@@ -58,7 +58,7 @@ from mes_assets.kernels.atr import validate_hlc, wilder_atr
 from mes_assets.kernels.types import ArrayLike, BoolArray, FloatArray, Int8Array, IntArray
 from mes_assets.kernels.zigzag import zigzag
 
-__all__ = ["KChoice", "KPoint", "SwingQuality", "choose_k", "swing_quality", "sweep_k"]
+__all__ = ["KChoice", "KPoint", "SwingQuality", "choose_k", "sweep_k"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -196,76 +196,6 @@ def _quality(lags: IntArray, evaluated: BoolArray, false: BoolArray) -> SwingQua
         mean_lag_bars=float(np.mean(lags)) if n_pivots else math.nan,
         median_lag_bars=float(np.median(lags)) if n_pivots else math.nan,
     )
-
-
-# --------------------------------------------------------------------------------------------
-# public API
-# --------------------------------------------------------------------------------------------
-def swing_quality(
-    close: ArrayLike,
-    pivot_index: ArrayLike,
-    pivot_price: ArrayLike,
-    pivot_kind: ArrayLike,
-    confirm_index: ArrayLike,
-    horizon: int,
-) -> SwingQuality:
-    """False-signal rate and confirmation lag of confirmed pivots over one continuous series.
-
-    Parameters
-    ----------
-    close
-        1-D closes of bars ``0 .. n-1`` (price units, finite); the series the pivots index into.
-    pivot_index
-        1-D bar index of each pivot (integers, ``0 <= pivot_index < confirm_index``).
-    pivot_price
-        1-D pivot price ``p_i`` (price units, finite), usually ``close[pivot_index]``.
-    pivot_kind
-        1-D ``+1`` (high) / ``-1`` (low) per pivot.
-    confirm_index
-        1-D confirmation bar ``c_i`` of each pivot (integers, ``< n``).
-    horizon
-        Bars after the confirmation bar that are checked (integer >= 1).
-
-    Returns
-    -------
-    SwingQuality
-        Counts, false-signal rate (NaN if nothing is evaluated) and lag statistics in bars, per
-        the definitions in the module docstring.
-
-    Raises
-    ------
-    ValueError
-        On non-1-D or unequal-length arrays, non-finite closes or prices, non-integer indices,
-        indices outside ``0 <= pivot_index < confirm_index < n``, kinds other than +-1, or a
-        horizon that is not an integer >= 1.
-    """
-    c = _float_array(close, "close")
-    horizon = _positive_int(horizon, "horizon")
-    p_idx = _index_array(pivot_index, "pivot_index")
-    c_idx = _index_array(confirm_index, "confirm_index")
-    price = _float_array(pivot_price, "pivot_price")
-    kind_raw = np.asarray(pivot_kind)
-    if kind_raw.ndim != 1:
-        raise ValueError(f"pivot_kind must be 1-D, got shape {kind_raw.shape}")
-    lengths = (p_idx.shape[0], price.shape[0], kind_raw.shape[0], c_idx.shape[0])
-    if len(set(lengths)) != 1:
-        raise ValueError(
-            "pivot_index, pivot_price, pivot_kind and confirm_index must have the same length, "
-            f"got {lengths[0]}, {lengths[1]}, {lengths[2]}, {lengths[3]}"
-        )
-    if kind_raw.size and not np.all((kind_raw == 1) | (kind_raw == -1)):
-        raise ValueError("pivot_kind must be +1 (high) or -1 (low)")
-    kind = kind_raw.astype(np.int8) if kind_raw.size else np.zeros(0, dtype=np.int8)
-    n = c.shape[0]
-    bad = np.flatnonzero((p_idx < 0) | (c_idx <= p_idx) | (c_idx >= n))
-    if bad.size:
-        i = int(bad[0])
-        raise ValueError(
-            f"need 0 <= pivot_index < confirm_index < len(close) = {n}; violated at pivot {i} "
-            f"(pivot_index={int(p_idx[i])}, confirm_index={int(c_idx[i])})"
-        )
-    evaluated, false = _outcomes(c, price, kind, c_idx, horizon, n)
-    return _quality(c_idx - p_idx, evaluated, false)
 
 
 def sweep_k(

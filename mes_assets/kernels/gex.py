@@ -118,7 +118,6 @@ __all__ = [
     "GexSurface",
     "ZeroGamma",
     "dealer_sign",
-    "dollar_gex",
     "gamma_walls",
     "gex_surface",
     "p_reject",
@@ -394,52 +393,6 @@ def dealer_sign(is_call: ArrayLike, convention: DealerConvention = DEFAULT_CONVE
             raise ValueError("is_call must be boolean (or 0/1 integers)")
         flags = flags.astype(np.bool_)
     return np.where(flags, convention.call_sign, convention.put_sign).astype(np.float64)
-
-
-def dollar_gex(
-    gamma: ArrayLike,
-    oi: ArrayLike,
-    multiplier: ArrayLike,
-    F: ArrayLike,
-    is_call: ArrayLike,
-    convention: DealerConvention = DEFAULT_CONVENTION,
-) -> FloatArray:
-    """Dealer dollar GEX per 1% move: ``sign * gamma * OI * multiplier * F^2 * 0.01`` (broadcast).
-
-    Parameters
-    ----------
-    gamma
-        Black-76 gamma per price unit (:func:`mes_assets.kernels.black76.gamma`).
-    oi
-        Open interest (contracts, >= 0).
-    multiplier
-        Contract multiplier (dollars per price unit: 50 for ES, 5 for MES, 600 for ZL quoted in
-        cents/lb).
-    F
-        Futures price (price units).
-    is_call
-        True for calls, False for puts.
-    convention
-        Dealer sign convention (default: long calls +, short puts -).
-
-    Returns
-    -------
-    FloatArray
-        Dollars of dealer delta change per 1% move of ``F``, broadcast shape.
-
-    Raises
-    ------
-    ValueError
-        On an invalid convention, a non-boolean ``is_call`` or shapes that do not broadcast.
-    """
-    sign = dealer_sign(is_call, convention)
-    try:
-        g, o, m, f, sg = np.broadcast_arrays(
-            *(np.asarray(v, dtype=np.float64) for v in (gamma, oi, multiplier, F)), sign
-        )
-    except ValueError as exc:
-        raise ValueError(f"inputs do not broadcast together: {exc}") from None
-    return sg * g * o * m * f * f * 0.01
 
 
 def time_weights(T: ArrayLike, *, floor_years: float = _ONE_DAY_YEARS) -> FloatArray:

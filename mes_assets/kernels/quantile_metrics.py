@@ -61,7 +61,6 @@ __all__ = [
     "kupiec_pof",
     "pinball_loss",
     "repair_crossing",
-    "rolling_band_health",
 ]
 
 _ALPHA_MATCH_TOL = 1e-12
@@ -334,98 +333,6 @@ def kupiec_pof(n_obs: int, n_exceed: int, expected_rate: float) -> tuple[float, 
     lr = max(2.0 * (fail_term + pass_term), 0.0)  # >= 0 in exact arithmetic (a KL divergence)
     p_value = math.erfc(math.sqrt(lr / 2.0))
     return lr, p_value
-
-
-def rolling_band_health(
-    y: ArrayLike,
-    q: ArrayLike,
-    alphas: ArrayLike,
-    window: int,
-    *,
-    band: tuple[float, float] = (0.1, 0.9),
-) -> dict[str, FloatArray]:
-    """Trailing-window coverage and pinball-loss diagnostics of a quantile forecast.
-
-    For each ``t`` the window is observations ``t - window + 1 .. t`` (inclusive, positional);
-    every output is NaN for ``t < window - 1`` (window not yet filled).
-
-    Parameters
-    ----------
-    y
-        Realised values, shape ``(n,)``, finite (loss units); drop missing rows first.
-    q
-        Quantile forecasts, shape ``(n, m)``, same units, rows non-decreasing (apply
-        :func:`repair_crossing` first).
-    alphas
-        Quantile levels, shape ``(m,)``, strictly increasing inside (0, 1).
-    window
-        Window length in observations (integer >= 2; the slope needs two points). A window
-        longer than ``n`` is allowed and gives all-NaN outputs.
-    band
-        ``(lo, hi)`` quantile levels of the main band, both present in ``alphas`` (matched to
-        within 1e-12), ``lo < hi``. Default the P10-P90 band.
-
-    Returns
-    -------
-    dict[str, FloatArray]
-        Arrays of shape ``(n,)``:
-
-        ``"band_coverage"``
-            Fraction of the window with ``q_lo <= y <= q_hi`` (dimensionless).
-        ``"band50_coverage"``
-            Same for the 50% band ``(0.25, 0.75)``; all NaN when either level is absent from
-            ``alphas`` (the key is always present).
-        ``"pinball_mean"``
-            Window mean of the per-observation pinball loss averaged over all ``m`` levels
-            (loss units).
-        ``"pinball_trend"``
-            Least-squares slope of that per-observation loss on the time index
-            ``0 .. window-1`` within the window, in loss units per observation; negative =
-            improving.
-
-    Raises
-    ------
-    ValueError
-        On invalid or mismatched inputs, crossed rows in ``q``, ``window < 2``, or a band level
-        missing from ``alphas``.
-    """
-    a = _alphas(alphas)
-    yv = float_1d(y, "y", finite=True)
-    qm = _quantile_matrix(q, a.shape[0])
-    _same_length(yv.shape[0], qm.shape[0], "q")
-    w = _int_scalar(window, "window", 2)
-    if len(band) != 2:
-        raise ValueError(f"band must be a pair (lo, hi) of quantile levels, got {band!r}")
-    lo_level, hi_level = float(band[0]), float(band[1])
-    if not lo_level < hi_level:
-        raise ValueError(f"band must satisfy lo < hi, got {band!r}")
-    lo_col = _level_index(a, lo_level)
-    hi_col = _level_index(a, hi_level)
-    if lo_col is None or hi_col is None:
-        raise ValueError(f"band levels {band!r} must both be in alphas {a.tolist()}")
-    crossed = np.flatnonzero(_crossed_rows(qm))
-    if crossed.size:
-        raise ValueError(
-            f"q has crossed rows (first at row {int(crossed[0])}, {crossed.size} in all); "
-            "apply repair_crossing first"
-        )
-
-    n = yv.shape[0]
-
-    def _coverage(lo_j: int, hi_j: int) -> FloatArray:
-        inside = ((qm[:, lo_j] <= yv) & (yv <= qm[:, hi_j])).astype(np.float64)
-        return _rolling_mean(inside, w)
-
-    c25 = _level_index(a, 0.25)
-    c75 = _level_index(a, 0.75)
-    band50 = _coverage(c25, c75) if c25 is not None and c75 is not None else np.full(n, np.nan)
-    loss = _pinball_matrix(yv, qm, a).mean(axis=1)
-    return {
-        "band_coverage": _coverage(lo_col, hi_col),
-        "band50_coverage": band50,
-        "pinball_mean": _rolling_mean(loss, w),
-        "pinball_trend": _rolling_slope(loss, w),
-    }
 
 
 def historical_quantile_baseline(y_train: ArrayLike, alphas: ArrayLike) -> FloatArray:

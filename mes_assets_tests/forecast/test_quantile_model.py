@@ -18,7 +18,8 @@ from mes_assets.forecast.quantile_model import (
     ALPHAS,
     FEATURE_COLUMNS,
     QUANTILE_COLUMNS,
-    evaluate,
+    WalkForwardResult,
+    evaluate_rows,
     feature_matrix,
     forward_log_return,
     p50_shap,
@@ -26,6 +27,13 @@ from mes_assets.forecast.quantile_model import (
 )
 from mes_assets.forecast.shap_groups import FORCE_GROUPS, feature_group, force_lines, group_sums
 from benchmarks.replay_frames import zl_replay_features
+
+
+def evaluate(result: WalkForwardResult, features: pl.DataFrame, horizon: int) -> dict[str, float]:
+    """Out-of-sample scores (:func:`evaluate_rows`) of daily rows (labels from ``close``, public at ``t + horizon``)."""
+    frame = features.sort("date")
+    y = forward_log_return(frame.get_column("close").to_numpy(), horizon)
+    return evaluate_rows(result, y, np.arange(frame.height, dtype=np.int64) + horizon)
 
 H = 5
 RETRAIN = 63  # fewer refits keeps the module < 60 s

@@ -15,10 +15,64 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mes_assets.kernels.atr import wilder_atr
-from mes_assets.kernels.calibration import KChoice, KPoint, SwingQuality, choose_k, swing_quality, sweep_k
+from mes_assets.kernels.calibration import (
+    KChoice,
+    KPoint,
+    SwingQuality,
+    _float_array,
+    _index_array,
+    _outcomes,
+    _positive_int,
+    _quality,
+    choose_k,
+    sweep_k,
+)
+from mes_assets.kernels.types import ArrayLike
 from mes_assets.kernels.zigzag import zigzag
 from mes_assets_tests.kernels.test_atr import analytic_ohlc
 from mes_assets_tests.kernels.test_zigzag import analytic_random_walks, load_zlz25_daily
+
+
+# --------------------------------------------------------------------------------------------
+# public API
+# --------------------------------------------------------------------------------------------
+def swing_quality(
+    close: ArrayLike,
+    pivot_index: ArrayLike,
+    pivot_price: ArrayLike,
+    pivot_kind: ArrayLike,
+    confirm_index: ArrayLike,
+    horizon: int,
+) -> SwingQuality:
+    """The single-series definition (module docstring of kernels/calibration), kept here as the
+    oracle that ``sweep_k`` must reproduce per k; built from the kernel's own validated pieces."""
+    c = _float_array(close, "close")
+    horizon = _positive_int(horizon, "horizon")
+    p_idx = _index_array(pivot_index, "pivot_index")
+    c_idx = _index_array(confirm_index, "confirm_index")
+    price = _float_array(pivot_price, "pivot_price")
+    kind_raw = np.asarray(pivot_kind)
+    if kind_raw.ndim != 1:
+        raise ValueError(f"pivot_kind must be 1-D, got shape {kind_raw.shape}")
+    lengths = (p_idx.shape[0], price.shape[0], kind_raw.shape[0], c_idx.shape[0])
+    if len(set(lengths)) != 1:
+        raise ValueError(
+            "pivot_index, pivot_price, pivot_kind and confirm_index must have the same length, "
+            f"got {lengths[0]}, {lengths[1]}, {lengths[2]}, {lengths[3]}"
+        )
+    if kind_raw.size and not np.all((kind_raw == 1) | (kind_raw == -1)):
+        raise ValueError("pivot_kind must be +1 (high) or -1 (low)")
+    kind = kind_raw.astype(np.int8) if kind_raw.size else np.zeros(0, dtype=np.int8)
+    n = c.shape[0]
+    bad = np.flatnonzero((p_idx < 0) | (c_idx <= p_idx) | (c_idx >= n))
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(
+            f"need 0 <= pivot_index < confirm_index < len(close) = {n}; violated at pivot {i} "
+            f"(pivot_index={int(p_idx[i])}, confirm_index={int(c_idx[i])})"
+        )
+    evaluated, false = _outcomes(c, price, kind, c_idx, horizon, n)
+    return _quality(c_idx - p_idx, evaluated, false)
 
 SETTINGS = settings(max_examples=150, deadline=None)
 

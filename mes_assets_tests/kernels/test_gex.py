@@ -17,7 +17,6 @@ from mes_assets.kernels.gex import (
     DEFAULT_CONVENTION,
     DealerConvention,
     dealer_sign,
-    dollar_gex,
     gamma_walls,
     gex_surface,
     p_reject,
@@ -29,6 +28,12 @@ from mes_assets.kernels.gex import (
 
 SETTINGS = settings(max_examples=100, deadline=None)
 SQRT_2PI = math.sqrt(2.0 * math.pi)
+
+
+def dollar_gex(gamma, oi, multiplier, F, is_call, convention=DEFAULT_CONVENTION):
+    """The per-option formula of SPEC section 3, written out as the oracle:
+    sign * gamma * OI * multiplier * F^2 * 0.01 (dealer dollars per 1% move)."""
+    return dealer_sign(np.asarray(is_call), convention) * np.asarray(gamma) * oi * multiplier * np.asarray(F) ** 2 * 0.01
 
 
 def reference_surface(grid, f0, fwd, t, r, e, k, calls, oi, iv, mult, convention=DEFAULT_CONVENTION):

@@ -23,7 +23,6 @@ from mes_assets.kernels.quantile_metrics import (
     kupiec_pof,
     pinball_loss,
     repair_crossing,
-    rolling_band_health,
 )
 
 SETTINGS = settings(max_examples=150, deadline=None)
@@ -285,99 +284,6 @@ def test_kupiec_matches_scipy(n_obs, frac, rate):
 def test_kupiec_rejects(args, match):
     with pytest.raises(ValueError, match=match):
         kupiec_pof(*args)
-
-
-# ----------------------------------------------------------------------------------------------
-# rolling band health
-# ----------------------------------------------------------------------------------------------
-def naive_health(y, q, alphas, window, band):
-    """Per-window recomputation with loops, interval_coverage-free formulas and lstsq (oracle)."""
-    alphas = list(alphas)
-    lo, hi = alphas.index(band[0]), alphas.index(band[1])
-    has50 = 0.25 in alphas and 0.75 in alphas
-    n = len(y)
-    out = {k: np.full(n, np.nan) for k in ("band_coverage", "band50_coverage", "pinball_mean", "pinball_trend")}
-    for t in range(window - 1, n):
-        idx = range(t - window + 1, t + 1)
-        out["band_coverage"][t] = sum(q[i][lo] <= y[i] <= q[i][hi] for i in idx) / window
-        if has50:
-            j25, j75 = alphas.index(0.25), alphas.index(0.75)
-            out["band50_coverage"][t] = sum(q[i][j25] <= y[i] <= q[i][j75] for i in idx) / window
-        losses = [float(np.mean(brute_pinball([y[i]], [q[i]], alphas))) for i in idx]
-        out["pinball_mean"][t] = sum(losses) / window
-        design = np.column_stack([np.ones(window), np.arange(window, dtype=float)])
-        coef, *_ = np.linalg.lstsq(design, np.array(losses), rcond=None)
-        out["pinball_trend"][t] = coef[1]
-    return out
-
-
-@st.composite
-def analytic_health_case(draw: st.DrawFn):
-    """Small hand-made series with sorted quantile rows, a band drawn from the levels."""
-    levels = draw(st.sampled_from([(0.1, 0.25, 0.5, 0.75, 0.9), (0.1, 0.5, 0.9), (0.05, 0.25, 0.75, 0.95)]))
-    alphas = np.array(levels)
-    n = draw(st.integers(min_value=0, max_value=25))
-    window = draw(st.integers(min_value=2, max_value=8))
-    m = alphas.size
-    y = np.array(draw(st.lists(finite, min_size=n, max_size=n)))
-    q = np.sort(np.array(draw(st.lists(finite, min_size=n * m, max_size=n * m))).reshape(n, m), axis=1)
-    i_lo = draw(st.integers(min_value=0, max_value=m - 2))
-    i_hi = draw(st.integers(min_value=i_lo + 1, max_value=m - 1))
-    return y, q, alphas, window, (levels[i_lo], levels[i_hi])
-
-
-@SETTINGS
-@given(analytic_health_case())
-def test_rolling_health_matches_naive(case):
-    y, q, alphas, window, band = case
-    got = rolling_band_health(y, q, alphas, window, band=band)
-    ref = naive_health(y, q, alphas, window, band)
-    assert set(got) == set(ref)
-    for key in ref:
-        assert got[key].shape == (len(y),)
-        np.testing.assert_allclose(got[key], ref[key], rtol=1e-9, atol=1e-9, equal_nan=True, err_msg=key)
-
-
-def test_rolling_health_hand_made_trend():
-    # analytic: losses shrink linearly -> negative trend. Median-only forecast q = 0,
-    # y_t = 10 - t: per-observation loss |y_t| / 2 = (10 - t) / 2, slope -0.5 per observation.
-    alphas = [0.25, 0.5, 0.75]
-    y = 10.0 - np.arange(8)
-    q = np.zeros((8, 3))
-    out = rolling_band_health(y, q, alphas, 4, band=(0.25, 0.75))
-    assert np.all(np.isnan(out["pinball_trend"][:3]))
-    # per-level losses: 0.25 y, 0.5 y, 0.75 y -> mean over levels 0.5 y; slope -0.5
-    np.testing.assert_allclose(out["pinball_trend"][3:], -0.5)
-    np.testing.assert_allclose(out["pinball_mean"][3:], 0.5 * (y[:5] + y[3:]) / 2)
-    np.testing.assert_array_equal(out["band_coverage"][3:], 0.0)
-    np.testing.assert_array_equal(out["band50_coverage"], out["band_coverage"])
-
-
-def test_rolling_health_band50_absent_and_long_window():
-    out = rolling_band_health([1.0, 2.0, 3.0], np.zeros((3, 2)), [0.1, 0.9], 2)
-    assert np.all(np.isnan(out["band50_coverage"]))
-    assert out["band_coverage"][1] == 0.0
-    out = rolling_band_health([1.0, 2.0], np.zeros((2, 2)), [0.1, 0.9], 5)
-    assert all(np.all(np.isnan(v)) for v in out.values())
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "match"),
-    [
-        ({"window": 1}, "window"),
-        ({"window": 2.0}, "integer"),
-        ({"band": (0.2, 0.9)}, "must both be in alphas"),
-        ({"band": (0.9, 0.1)}, "lo < hi"),
-        ({"q": [[1.0, 0.0], [0.0, 1.0]]}, "crossed"),
-        ({"y": [1.0, np.nan]}, "finite"),
-    ],
-)
-def test_rolling_health_rejects(kwargs, match):
-    args = {"y": [1.0, 2.0], "q": [[0.0, 1.0], [0.0, 1.0]], "alphas": [0.1, 0.9], "window": 2}
-    args.update(kwargs)
-    band = args.pop("band", (0.1, 0.9))
-    with pytest.raises(ValueError, match=match):
-        rolling_band_health(args["y"], args["q"], args["alphas"], args["window"], band=band)
 
 
 # ----------------------------------------------------------------------------------------------

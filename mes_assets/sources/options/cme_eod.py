@@ -15,6 +15,7 @@ from pathlib import Path
 
 import polars as pl
 
+from mes_assets.instruments import OPTIONS_PRODUCTS
 from mes_assets.sources.errors import DataQualityError, SourceUnavailableError
 from mes_assets.sources.options.records import (
     DROP_REASONS,
@@ -64,11 +65,10 @@ class CmeProduct:
     futures_security_types: tuple[str, ...] = ("FUT",)
 
 
-#: Overlay symbol -> product rows. Option product codes are the Globex codes (assumed; adjust).
+#: Overlay symbol -> product rows (codes and multipliers: instruments.OPTIONS_PRODUCTS).
 CME_PRODUCTS: dict[str, CmeProduct] = {
-    "ES": CmeProduct(("ES",), "ES", 50.0),
-    "MES": CmeProduct(("MES",), "MES", 5.0),
-    "ZL": CmeProduct(("OZL",), "ZL", 600.0),
+    symbol: CmeProduct(p.cme_option_products, p.cme_futures_product, p.multiplier)
+    for symbol, p in OPTIONS_PRODUCTS.items()
 }
 
 

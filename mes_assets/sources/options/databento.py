@@ -103,6 +103,7 @@ import numpy as np
 import polars as pl
 
 from mes_assets.sources._http import redact, require_key
+from mes_assets.instruments import OPTIONS_PRODUCTS
 from mes_assets.sources.errors import DataQualityError, SourceUnavailableError
 from mes_assets.sources.options.records import (
     DROP_REASONS,
@@ -184,17 +185,8 @@ class DatabentoOptionProduct:
 
 #: Overlay symbol -> Databento parent. Adjust (or pass ``parent=`` / ``multiplier=``) as needed.
 DATABENTO_OPTION_PRODUCTS: dict[str, DatabentoOptionProduct] = {
-    "ES": DatabentoOptionProduct(
-        "ES.OPT", 50.0, "CME E-mini S&P 500 quarterly options (Globex ES): one ES future, $50 x index point"
-    ),
-    "MES": DatabentoOptionProduct(
-        "MES.OPT", 5.0, "CME Micro E-mini S&P 500 quarterly options (Globex MES): one MES future, $5 x index point"
-    ),
-    "ZL": DatabentoOptionProduct(
-        "OZL.OPT",
-        600.0,
-        "CBOT soybean oil options (Globex OZL): one ZL future of 60,000 lb quoted in cents/lb, $600 per 1 cent",
-    ),
+    symbol: DatabentoOptionProduct(p.databento_options_parent, p.multiplier, p.description)
+    for symbol, p in OPTIONS_PRODUCTS.items()
 }
 
 
