@@ -1,4 +1,4 @@
-"""Timed single-run backfills on a fresh embedded warehouse (issue 8): ``python -m benchmarks.backfill``.
+"""Timed single-run backfills on a fresh embedded warehouse: ``python -m benchmarks.backfill``.
 
 Sections (each in its own process, so each peak RSS is its own; ``all`` runs the three in turn):
 

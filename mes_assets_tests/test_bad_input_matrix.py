@@ -1,4 +1,4 @@
-"""The bad-input matrix (issue 9): the real sample as the base, one defect introduced per case, and
+"""The bad-input matrix: the real sample as the base, one defect introduced per case, and
 each case ends in a clear error or an explicit status — never a silently repaired or invented
 value. Cases that need a whole asset run (holidays as `no_session`, partial writes) are also
 covered in the asset tests; this file lists every case in one place (README: "Bad-input matrix").

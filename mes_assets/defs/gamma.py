@@ -109,8 +109,8 @@ def build_gamma_assets(spec: InstrumentSpec) -> list[dg.AssetsDefinition]:
             query("master_features_vix_between"), params).iter_rows())
         horizon = spec.wall_reject_horizon
         years = horizon_of(horizon).years
-        # No real first-touch-then-reverse events are recorded after any stored wall yet (closing
-        # note of issue 6): the calibration is fitted on what exists and stays 'uncalibrated'.
+        # nothing wires real first-touch-then-reverse events in here yet (gamma/rejection.py can extract
+        # them): the calibration is fitted on no events and stays 'uncalibrated', never a guessed alpha.
         calibration = calibrate_rejection(pl.DataFrame(schema={"g": pl.Float64, "z": pl.Float64,
                                                                "reversed": pl.Int64}), horizon=horizon)
         frames = []

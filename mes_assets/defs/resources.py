@@ -6,6 +6,7 @@ Configuration comes from the environment (see README "Configuration"); secrets o
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 from typing import Literal
@@ -14,7 +15,8 @@ import dagster as dg
 from pydantic import Field
 
 from mes_assets.gamma.forward import parity_forward
-from mes_assets.instruments import OPTIONS_PRODUCTS
+from mes_assets.instruments import MES, OPTIONS_PRODUCTS
+from mes_assets.market.calendars import exchange_sessions
 from mes_assets.sources.data_dir import resolve_data_dir
 from mes_assets.warehouse.base import WarehouseBackend
 from mes_assets.warehouse.target import DEFAULT_DUCKDB_DIR, WarehouseConfigError, WarehouseTarget
@@ -101,6 +103,8 @@ class RecordedDataResource(dg.ConfigurableResource):
         """Options OI source: replay of the recorded files, or Databento GLBX.MDP3 (definition +
         statistics) with the underlying futures' own Databento settlements as underlying prices."""
         from mes_assets.sources.options.databento import DatabentoOptions
+        from mes_assets.sources.options.cboe import CboeReplayOptions
+        from mes_assets.sources.options.records import FirstUsableOptions
         from mes_assets.sources.options.replay import ReplayOptions
 
         if self.mode == "live":
@@ -108,7 +112,19 @@ class RecordedDataResource(dg.ConfigurableResource):
             futures_parent = OPTIONS_PRODUCTS[symbol.upper()].databento_futures_parent
             return DatabentoOptions(self.databento_api_key,
                                     underlying_price_lookup=client.futures_settlement_lookup(futures_parent))
-        return ReplayOptions(self.root(), forward=parity_forward)
+        # Lean's daily records first (ES futures options, then SPX/SPXW), then the Cboe chain downloads
+        return FirstUsableOptions([
+            ReplayOptions(self.root(), forward=parity_forward),
+            CboeReplayOptions(self.root(), forward=parity_forward, sessions=nyse_session_dates),
+        ])
+
+
+def nyse_session_dates(first: dt.date, last: dt.date) -> list[dt.date]:
+    """Sessions of the US index-options market (MES's RTH calendar, NYSE: a CME session without RTH,
+    e.g. Labor Day, is not one), to date option chains."""
+    first = max(first, MES.history_start - dt.timedelta(days=3 * 365))
+    sessions = exchange_sessions(MES, first, last)
+    return sessions.filter(sessions["rth_open"].is_not_null())["date"].to_list()
 
 
 def _optional_secret(name: str) -> dg.EnvVar | None:

@@ -1,6 +1,6 @@
 """Data-source layer: recorded-file replay and live clients, both returning fixed schemas.
 
-No Dagster imports here; the resource layer wraps these classes. See ``frames`` for the
+No Dagster imports here; the resource layer wraps these classes. See ``schemas`` for the
 schemas, ``replay`` for the recorded real files, ``live`` for Databento / FRED / CFTC.
 """
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import polars as pl
 
@@ -201,3 +202,36 @@ def finish_result(
         }
     )
     return OptionsOiResult(check_schema(frame, OPTIONS_OI_RAW, name="options_oi_raw"), "ok", dropped, meta)
+
+
+class OptionsSource(Protocol):
+    def oi_raw(self, symbol: str, date: dt.date, *, rate: float, ingested_at: dt.datetime | None = None,
+               n_expiries: int = N_FRONT_EXPIRIES) -> OptionsOiResult: ...
+
+
+class FirstUsableOptions:
+    """Several recorded option sources in order of preference: the first ``"ok"`` read of a date wins.
+
+    Without one, the most telling status is kept (a file that exists but cannot be used says more
+    than ``no_options_data``), with every source's metadata under ``tried``.
+    """
+
+    def __init__(self, sources: Sequence[OptionsSource]) -> None:
+        if not sources:
+            raise ValueError("FirstUsableOptions needs at least one source")
+        self.sources = list(sources)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.sources!r})"
+
+    def oi_raw(self, symbol: str, date: dt.date, *, rate: float, ingested_at: dt.datetime | None = None,
+               n_expiries: int = N_FRONT_EXPIRIES) -> OptionsOiResult:
+        results = []
+        for source in self.sources:
+            got = source.oi_raw(symbol, date, rate=rate, ingested_at=ingested_at, n_expiries=n_expiries)
+            if got.status == "ok":
+                return got
+            results.append((source, got))
+        telling = next((r for _, r in results if r.status != "no_options_data"), results[0][1])
+        meta = dict(telling.metadata) | {"tried": [{"source": repr(s), "status": r.status} for s, r in results]}
+        return OptionsOiResult(telling.frame, telling.status, telling.dropped, meta)
