@@ -11,6 +11,7 @@ Every returned frame has exactly one of the schemas in :mod:`mes_assets.sources.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import io
 import os
@@ -21,8 +22,10 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from mes_assets.sources.errors import DataQualityError, SourceUnavailableError
+from mes_assets.sources.live import CFTC_DATASETS, cftc_rows_to_frame
 from mes_assets.sources.schemas import (
     COT,
+    COT_POSITION_COLUMNS,
     COT_REPORT_TYPES,
     DAILY_BARS,
     FRED,
@@ -34,7 +37,7 @@ from mes_assets.sources.schemas import (
 
 __all__ = ["ReplayCot", "ReplayFred", "ReplayMarketData"]
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 EXCHANGE_TZ = ZoneInfo("America/New_York")
 
 _LINE = "_line"  # 1-based line number in the source file, kept while parsing
@@ -90,7 +93,7 @@ def _fail_rows(frame: pl.DataFrame, mask: pl.Series, col: str, what: str, where:
     bad = frame.filter(mask)
     if bad.height:
         shown = ", ".join(
-            f"line {ln}: {v!r}" for ln, v in zip(bad[_LINE].to_list()[:5], bad[col].to_list()[:5])
+            f"line {ln}: {v!r}" for ln, v in zip(bad[_LINE].to_list()[:5], bad[col].to_list()[:5], strict=True)
         )
         more = f" (+{bad.height - 5} more)" if bad.height > 5 else ""
         raise DataQualityError(f"{where}: {what} in column {col!r} at {shown}{more}")
@@ -186,7 +189,7 @@ def _eastern_naive_to_utc(frame: pl.DataFrame, col: str, where: str) -> pl.Serie
     if bad:
         hits = frame.filter(pl.col(col).is_in(list(bad)))
         shown = ", ".join(
-            f"line {ln}: {t} is {bad[t]}" for ln, t in zip(hits[_LINE].to_list()[:5], hits[col].to_list()[:5])
+            f"line {ln}: {t} is {bad[t]}" for ln, t in zip(hits[_LINE].to_list()[:5], hits[col].to_list()[:5], strict=True)
         )
         raise DataQualityError(f"{where}: US/Eastern local time cannot be mapped to UTC: {shown}")
     lookup = pl.DataFrame(
@@ -580,6 +583,28 @@ _SERGEJ_FILES = {
     "cot/ES_cot.csv": ("13874A", "E-MINI S&P 500 STOCK INDEX - CHICAGO MERCANTILE EXCHANGE"),
 }
 _OFFICIAL = ("legacy", "tff", "disaggregated")
+# Socrata exports (CFTC public-reporting field names, as the live API returns them); optional: the
+# vendored sample does not carry them.
+_SOCRATA_FILES = {"cot/socrata/legacy_futures_only_soybean_oil_007601_2009-01-06_2026-02-24.csv": "legacy"}
+
+
+def _agreeing_once(frame: pl.DataFrame) -> pl.DataFrame:
+    """One row per (market_code, report_date, report_type): files that carry the same report must
+    agree on every position (the first file's row is kept); a disagreement is refused."""
+    key = ["market_code", "report_date", "report_type"]
+    dup = frame.filter(pl.struct(key).is_duplicated())
+    if dup.height == 0:
+        return frame
+    values = list(COT_POSITION_COLUMNS)
+    clash = dup.group_by(key).agg(pl.struct(values).n_unique().alias("versions")).filter(pl.col("versions") > 1)
+    if clash.height:
+        first = clash.sort(key).row(0, named=True)
+        sources = dup.filter((pl.col("market_code") == first["market_code"])
+                             & (pl.col("report_date") == first["report_date"]))["source"].to_list()
+        raise DataQualityError(
+            f"COT files disagree on {first['market_code']} {first['report_date']} ({first['report_type']}): {sources}"
+        )
+    return frame.unique(subset=key, keep="first", maintain_order=True)
 
 
 class ReplayCot:
@@ -649,7 +674,9 @@ class ReplayCot:
                 self._load_official(_DISAGG_FILE, _DISAGG_COLS, "disaggregated", "%Y-%m-%d"),
             ]
             parts += [self._load_sergej(rel, code, name) for rel, (code, name) in _SERGEJ_FILES.items()]
-            frame = pl.concat(parts, how="vertical")
+            parts += [self._load_socrata(rel, report_type) for rel, report_type in _SOCRATA_FILES.items()
+                      if (self._root.root / rel).is_file()]
+            frame = _agreeing_once(pl.concat(parts, how="vertical"))
             dup = frame.filter(pl.struct("market_code", "report_date", "report_type").is_duplicated())
             if dup.height:
                 raise DataQualityError(
@@ -698,6 +725,18 @@ class ReplayCot:
         yymmdd = _parse_date(frame, yymmdd_col, "%y%m%d", rel)
         _fail_rows(frame, yymmdd != cols["report_date"], yymmdd_col, "YYMMDD date disagrees with report date", rel)
         return self._finish(cols, frame.height, report_type, f"cftc:{report_type} futures-only {rel}")
+
+    def _load_socrata(self, rel: str, report_type: str) -> pl.DataFrame:
+        """A CSV of CFTC public-reporting (Socrata) rows: the fields the live client asks for, mapped
+        by the same function (:func:`mes_assets.sources.live.cftc_rows_to_frame`)."""
+        path = self._root.path(rel)
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            rows = list(csv.DictReader(handle))
+        if not rows:
+            raise DataQualityError(f"{rel}: no rows")
+        dataset = CFTC_DATASETS[report_type]
+        frame = cftc_rows_to_frame(rows, report_type, f"cftc:{report_type} futures-only (public reporting {dataset}) {rel}")
+        return frame.with_columns(cot_release_date_expr("report_date").alias("release_date"))
 
     def _load_sergej(self, rel: str, code: str, name: str) -> pl.DataFrame:
         path = self._root.path(rel)
