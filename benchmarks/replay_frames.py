@@ -16,6 +16,7 @@ def zl_replay_features(data_root: Path, calc_version: str) -> pl.DataFrame:
     from mes_assets.instruments import ZL
     from mes_assets.market.calendars import exchange_sessions
     from mes_assets.sources import ReplayCot, ReplayFred, ReplayMarketData
+    from mes_assets.sources.schemas import one_report_per_week
 
     bars = ReplayMarketData(data_root).daily_bars("ZL", D(2021, 12, 15), D(2025, 10, 14))
     sessions = exchange_sessions(ZL, D(2021, 12, 15), D(2025, 10, 14))
@@ -23,10 +24,7 @@ def zl_replay_features(data_root: Path, calc_version: str) -> pl.DataFrame:
     fred_source = ReplayFred(data_root)
     fred = pl.concat([fred_source.series(s, D(2021, 1, 1), D(2025, 12, 31)) for s in ("VIXCLS", "DGS2", "DGS10")])
     cot = ReplayCot(data_root).reports(ZL.cot_market_code, D(1987, 1, 1), D(2025, 12, 31))
-    # one report per week, legacy first: the rule of mes_assets/sql/queries/cftc_cot_market_through.sql
-    rank = {"legacy": 0, "tff": 1, "disaggregated": 2}
-    cot = (cot.with_columns(pl.col("report_type").replace_strict(rank, default=3, return_dtype=pl.Int64).alias("_rank"))
-           .sort("report_date", "_rank").unique("report_date", keep="first", maintain_order=True).drop("_rank"))
+    cot = one_report_per_week(cot)
     return build_features(
         "ZL", bars=bars, fred=fred, cot=cot, asof_times=asof, calc_version=calc_version, zigzag_k=ZL.zigzag_k
     ).sort("date")

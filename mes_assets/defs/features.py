@@ -5,15 +5,15 @@ import os
 import dagster as dg
 import polars as pl
 
-from mes_assets.defs._slices import family_asset, instrument_warehouse, slice_metadata, weekdays
+from mes_assets.defs._slices import calibrated_spec, family_asset, instrument_warehouse, slice_metadata, weekdays
 from mes_assets.defs.drivers import cftc_cot, fred_sentiment_daily
-from mes_assets.defs._slices import calibrated_spec
+from mes_assets.defs.partitions import partition_dates
 from mes_assets.features.daily import build_features
 from mes_assets.instruments import InstrumentSpec
-from mes_assets.defs.partitions import partition_dates
 from mes_assets.sources.policy_feeds import configured_feeds, read_feeds
-from mes_assets.warehouse.sql_files import read_sql
+from mes_assets.sources.schemas import one_report_per_week
 from mes_assets.warehouse.queries import query
+from mes_assets.warehouse.sql_files import read_sql
 
 TABLE = "features.master_features"
 CALC_VERSION = "features-1.0.0"
@@ -30,6 +30,7 @@ def _inputs(warehouse, spec: InstrumentSpec, end):
     cot = warehouse.read(
         query("cftc_cot_market_through"), {"market": spec.cot_market_code, "end_date": end},
     ).rename({"date": "release_date"}).drop("ingested_at")
+    cot = one_report_per_week(cot)
     return bars, fred, cot
 
 
@@ -59,7 +60,7 @@ def build_features_asset(spec: InstrumentSpec, upstream: list[dg.AssetsDefinitio
         }
         feed_status = {f"feed_{f.column}": "configured" for f in feeds} | {f"feed_{c}": why for c, why in absent.items()}
         return dg.MaterializeResult(
-            metadata=slice_metadata(TABLE, rows, start, end, counts, null_share | feed_status)
+            metadata=slice_metadata(TABLE, rows, start, end, counts, {**null_share, **feed_status})
         )
 
     return _features

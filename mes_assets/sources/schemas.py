@@ -44,6 +44,7 @@ __all__ = [
     "check_schema",
     "cot_release_date",
     "cot_release_date_expr",
+    "one_report_per_week",
     "empty_frame",
     "validate_bars",
 ]
@@ -64,7 +65,7 @@ DAILY_BARS: pl.Schema = pl.Schema(
 )
 
 MINUTE_BARS: pl.Schema = pl.Schema(
-    {
+    {  # type: ignore[arg-type]  # the stub rejects dtype classes mixed with instances
         "ts_event": pl.Datetime("us", "UTC"),  # bar start
         "open": pl.Float64,
         "high": pl.Float64,
@@ -138,6 +139,18 @@ def check_schema(frame: pl.DataFrame, schema: pl.Schema, *, name: str = "frame")
         want = list(schema.items())
         raise DataQualityError(f"{name} schema mismatch: got {got}, expected {want}")
     return frame
+
+
+def one_report_per_week(cot: pl.DataFrame) -> pl.DataFrame:
+    """One COT row per ``report_date``, sorted: where several formats cover a week (e.g. ZL 2021-Q1:
+    legacy and disaggregated), the earliest in :data:`COT_REPORT_TYPES` wins (legacy, whose
+    non-commercial net is the speculative position the features define; then TFF's leveraged funds;
+    then disaggregated; then the derived re-publication)."""
+    rank = {t: i for i, t in enumerate(COT_REPORT_TYPES)}
+    ranked = cot.with_columns(
+        pl.col("report_type").replace_strict(rank, default=len(rank), return_dtype=pl.Int64).alias("_rank")
+    )
+    return ranked.sort("report_date", "_rank").unique("report_date", keep="first", maintain_order=True).drop("_rank")
 
 
 def cot_release_date(report_date: dt.date) -> dt.date:
@@ -253,7 +266,7 @@ def validate_bars(
 
 #: Exactly the columns and order of ``sql/ddl/derivatives/options_oi_raw.sql``.
 OPTIONS_OI_RAW: pl.Schema = pl.Schema(
-    {
+    {  # type: ignore[arg-type]  # the stub rejects dtype classes mixed with instances
         "date": pl.Date,
         "symbol": pl.Utf8,
         "strike": pl.Float64,
