@@ -6,12 +6,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DAGSTER_HOME := $(CURDIR)
 
-.PHONY: demo test test-fast ui venv bqemulator clean-warehouse validate bench dashboard dashboard-mes chromium
+.PHONY: demo test test-fast lint ui venv bqemulator clean-warehouse validate bench dashboard dashboard-mes chromium
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,lint]'
 	@touch $(STAMP)
 
 venv: $(STAMP)
@@ -39,6 +39,12 @@ dashboard: $(STAMP)
 ## The private MES cockpit, its own process (http://127.0.0.1:8051).
 dashboard-mes: $(STAMP)
 	$(BIN)/python -m mes_assets.dashboard --mes
+
+## Lint (ruff), format check (ruff format --check) and types (mypy, configured in pyproject.toml).
+lint: $(STAMP)
+	$(BIN)/ruff check mes_assets mes_assets_tests benchmarks
+	$(BIN)/ruff format --check mes_assets mes_assets_tests benchmarks
+	$(BIN)/mypy
 
 ## Tests without the emulator-backed integration tests.
 test-fast: $(STAMP)

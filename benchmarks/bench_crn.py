@@ -69,8 +69,20 @@ def run() -> list[BenchRow]:
     two_s = best_of(lambda: _kernel(z, edges, c, e, 2), repeats=3)
     problem_text = "20,000 origins x 7 levels x 10,000 CRN paths"
     return [
-        BenchRow("crn_mean_exp (numba, 1 thread)", problem_text, one_s, "numpy, every exp (former engine)", numpy_s,
-                 f"max abs diff {np.max(np.abs(one - ref)):.1e}; mean tap {one.mean():.3f}"),
-        BenchRow("crn_mean_exp (numba, 2 threads)", problem_text, two_s, "numpy, every exp (former engine)", numpy_s,
-                 "GIL released; rows split in blocks"),
+        BenchRow(
+            "crn_mean_exp (numba, 1 thread)",
+            problem_text,
+            one_s,
+            "numpy, every exp (former engine)",
+            numpy_s,
+            f"max abs diff {np.max(np.abs(one - ref)):.1e}; mean tap {one.mean():.3f}",
+        ),
+        BenchRow(
+            "crn_mean_exp (numba, 2 threads)",
+            problem_text,
+            two_s,
+            "numpy, every exp (former engine)",
+            numpy_s,
+            "GIL released; rows split in blocks",
+        ),
     ]

@@ -77,7 +77,7 @@ def kernel_ladders(legs: Legs, tick: float) -> list[fib.FibLadder]:
     """One :func:`fib.fib_ladder` call per leg."""
     return [
         fib.fib_ladder(float(lo), float(hi), "up" if up else "down", tick)
-        for lo, hi, up in zip(legs[0].tolist(), legs[1].tolist(), legs[2].tolist())
+        for lo, hi, up in zip(legs[0].tolist(), legs[1].tolist(), legs[2].tolist(), strict=True)
     ]
 
 
@@ -117,10 +117,15 @@ def run() -> list[BenchRow]:
         kern = best_of(lambda legs=legs, tick=tick: kernel_ladders(legs, tick), repeats=5)
         base = best_of(lambda legs=legs, tick=tick: numpy_ladders(legs, tick), repeats=7)
         rows.append(
-            BenchRow("fib_ladder (Python, per leg)", f"{name}: all {n:,} legs, tick {tick:g}", kern,
-                     "numpy, all legs at once", base,
-                     f"levels equal bit for bit; numpy {kern / base:.0f}x faster here "
-                     f"(Python call + Decimal per level, {kern / n * 1e6:.0f} us/leg)")  # fmt: skip
+            BenchRow(
+                "fib_ladder (Python, per leg)",
+                f"{name}: all {n:,} legs, tick {tick:g}",
+                kern,
+                "numpy, all legs at once",
+                base,
+                f"levels equal bit for bit; numpy {kern / base:.0f}x faster here "
+                f"(Python call + Decimal per level, {kern / n * 1e6:.0f} us/leg)",
+            )  # fmt: skip
         )
     one = tuple(a[-1:] for a in es_legs())
     check_ladders(one, MES.tick_size)
@@ -128,8 +133,13 @@ def run() -> list[BenchRow]:
     kern = best_of(lambda: fib.fib_ladder(lo, hi, up, MES.tick_size), repeats=50)
     base = best_of(lambda: numpy_ladders(one, MES.tick_size), repeats=50)
     rows.append(
-        BenchRow("fib_ladder (Python, per leg)", "one leg (last ES leg), tick 0.25", kern,
-                 "numpy, same rule on 1 leg", base,
-                 "the product's case: one ladder per fib_levels partition; about equal")  # fmt: skip
+        BenchRow(
+            "fib_ladder (Python, per leg)",
+            "one leg (last ES leg), tick 0.25",
+            kern,
+            "numpy, same rule on 1 leg",
+            base,
+            "the product's case: one ladder per fib_levels partition; about equal",
+        )  # fmt: skip
     )
     return rows

@@ -206,8 +206,14 @@ def run() -> list[BenchRow]:
         cond_s[steps] = best_of(lambda p=p: tap_probabilities(**p))
         base = best_of(lambda p=p: numpy_conditional(p))
         rows.append(
-            BenchRow("tap_probabilities (conditional)", f"10k paths x 14 levels, {steps} steps", cond_s[steps],
-                     "numpy conditional", base, "same estimator, same draws; n_steps-independent")  # fmt: skip
+            BenchRow(
+                "tap_probabilities (conditional)",
+                f"10k paths x 14 levels, {steps} steps",
+                cond_s[steps],
+                "numpy conditional",
+                base,
+                "same estimator, same draws; n_steps-independent",
+            )  # fmt: skip
         )
     for steps in STEPS:
         p = problem(steps)
@@ -215,14 +221,25 @@ def run() -> list[BenchRow]:
         kern = best_of(lambda p=p: tap_probabilities(**p, method="paths"), repeats=3)
         numpy_paths_s[steps] = best_of(lambda p=p: numpy_paths(p), repeats=3)
         rows.append(
-            BenchRow("tap_probabilities (method=paths)", f"10k paths x 14 levels, {steps} steps", kern,
-                     "numpy step-by-step bridge", numpy_paths_s[steps], "same estimator, same draws")  # fmt: skip
+            BenchRow(
+                "tap_probabilities (method=paths)",
+                f"10k paths x 14 levels, {steps} steps",
+                kern,
+                "numpy step-by-step bridge",
+                numpy_paths_s[steps],
+                "same estimator, same draws",
+            )  # fmt: skip
         )
     for steps in STEPS:
         rows.append(
-            BenchRow("tap_probabilities (conditional)", f"10k paths x 14 levels, {steps} steps", cond_s[steps],
-                     "numpy step-by-step bridge", numpy_paths_s[steps],
-                     "same tap_prob and path_var95 estimands; maths+numba")  # fmt: skip
+            BenchRow(
+                "tap_probabilities (conditional)",
+                f"10k paths x 14 levels, {steps} steps",
+                cond_s[steps],
+                "numpy step-by-step bridge",
+                numpy_paths_s[steps],
+                "same tap_prob and path_var95 estimands; maths+numba",
+            )  # fmt: skip
         )
     parts = [problem(s) for s in PARTITION_STEPS]
     part_s = best_of(lambda: [tap_probabilities(**p) for p in parts])
@@ -230,26 +247,49 @@ def run() -> list[BenchRow]:
     part_np_paths = best_of(lambda: [numpy_paths(p) for p in parts], repeats=3)
     target = f"target < 50 ms: {'met' if part_s < 0.05 else 'MISSED'}"
     rows.append(
-        BenchRow("MES partition (conditional)", "3 horizons 5/15/60 steps, 10k paths x 14 levels", part_s,
-                 "numpy conditional (3 horizons)", part_np, f"{target}; same estimator")  # fmt: skip
+        BenchRow(
+            "MES partition (conditional)",
+            "3 horizons 5/15/60 steps, 10k paths x 14 levels",
+            part_s,
+            "numpy conditional (3 horizons)",
+            part_np,
+            f"{target}; same estimator",
+        )  # fmt: skip
     )
     rows.append(
-        BenchRow("MES partition (conditional)", "3 horizons 5/15/60 steps, 10k paths x 14 levels", part_s,
-                 "numpy step-by-step bridge (3 horizons)", part_np_paths,
-                 f"{target}; same tap_prob and path_var95 estimands")  # fmt: skip
+        BenchRow(
+            "MES partition (conditional)",
+            "3 horizons 5/15/60 steps, 10k paths x 14 levels",
+            part_s,
+            "numpy step-by-step bridge (3 horizons)",
+            part_np_paths,
+            f"{target}; same tap_prob and path_var95 estimands",
+        )  # fmt: skip
     )
     _cold_start(None)  # make sure the on-disk cache is populated
     warm_runs = sorted(_cold_start(None) for _ in range(7))
     warm = warm_runs[len(warm_runs) // 2]
     spread = f"runs {warm_runs[0]:.2f}-{warm_runs[-1]:.2f} s"
     rows.append(
-        BenchRow("cold start, warm numba cache", "fresh interpreter: import + first call (median of 7)", warm, "-",
-                 None, f"target < 1 s: {'met' if warm < 1.0 else 'MISSED'}; {spread}")  # fmt: skip
+        BenchRow(
+            "cold start, warm numba cache",
+            "fresh interpreter: import + first call (median of 7)",
+            warm,
+            "-",
+            None,
+            f"target < 1 s: {'met' if warm < 1.0 else 'MISSED'}; {spread}",
+        )  # fmt: skip
     )
     with tempfile.TemporaryDirectory(prefix="numba-cache-") as tmp:
         empty = _cold_start(tmp)
     rows.append(
-        BenchRow("cold start, empty numba cache", "fresh interpreter: import + compile + first call", empty, "-",
-                 None, "NUMBA_CACHE_DIR = new temp dir")  # fmt: skip
+        BenchRow(
+            "cold start, empty numba cache",
+            "fresh interpreter: import + compile + first call",
+            empty,
+            "-",
+            None,
+            "NUMBA_CACHE_DIR = new temp dir",
+        )  # fmt: skip
     )
     return rows

@@ -105,8 +105,8 @@ _NAMES = list(FEATURE_COLUMNS)
 @lru_cache(maxsize=1)
 def zl_training() -> tuple[np.ndarray, np.ndarray]:
     """``(X, y)``: REAL ZLZ25 feature matrix (NaN = NULL) and 5-session forward log return."""
-    from mes_assets.sources.data_dir import resolve_data_dir
     from benchmarks.replay_frames import zl_replay_features
+    from mes_assets.sources.data_dir import resolve_data_dir
 
     feats = zl_replay_features(resolve_data_dir(None), "bench")
     return feature_matrix(feats), forward_log_return(feats.get_column("close").to_numpy(), HORIZON)
@@ -240,24 +240,40 @@ def run() -> list[BenchRow]:
         ctor = best_of(lambda: _explainer(booster, own=False), repeats=reps)
         label = "p50_shap + group_sums (xgboost)"
         rows.append(
-            BenchRow(label, f"{problem}, 30 rounds x 5 quantiles", kern,
-                     "shap.TreeExplainer default + numpy", default,
-                     f"incl. {ctor * 1e3:.0f} ms TreeExplainer(booster); then shap calls xgboost pred_contribs; "
-                     f"max diff {diffs['default_max_abs_diff']:.0e}")  # fmt: skip
+            BenchRow(
+                label,
+                f"{problem}, 30 rounds x 5 quantiles",
+                kern,
+                "shap.TreeExplainer default + numpy",
+                default,
+                f"incl. {ctor * 1e3:.0f} ms TreeExplainer(booster); then shap calls xgboost pred_contribs; "
+                f"max diff {diffs['default_max_abs_diff']:.0e}",
+            )  # fmt: skip
         )
         rows.append(
-            BenchRow(label, f"{problem}, 30 rounds x 5 quantiles", kern,
-                     "shap.TreeExplainer own TreeSHAP (C ext) + numpy", own,
-                     f"incl. {ctor * 1e3:.0f} ms TreeExplainer(booster); max contrib diff "
-                     f"{diffs['own_max_abs_diff']:.0e}; expected_value off by {diffs['own_base_offset']:.3f} "
-                     "(shap reads base_score[0] only)")  # fmt: skip
+            BenchRow(
+                label,
+                f"{problem}, 30 rounds x 5 quantiles",
+                kern,
+                "shap.TreeExplainer own TreeSHAP (C ext) + numpy",
+                own,
+                f"incl. {ctor * 1e3:.0f} ms TreeExplainer(booster); max contrib diff "
+                f"{diffs['own_max_abs_diff']:.0e}; expected_value off by {diffs['own_base_offset']:.3f} "
+                "(shap reads base_score[0] only)",
+            )  # fmt: skip
         )
         contribs, groups, base = kernel_groups(booster, Xp)
         kern = best_of(lambda c=contribs: group_sums(c, _NAMES), repeats=reps * 3)
         base_s = best_of(lambda c=contribs: pandas_group_sums(c), repeats=reps * 3)
         group_rows.append(
-            BenchRow("group_sums (numpy masks)", f"{problem} contributions", kern,
-                     "pandas DataFrame.T groupby sum", base_s, "same sums (1e-12)")  # fmt: skip
+            BenchRow(
+                "group_sums (numpy masks)",
+                f"{problem} contributions",
+                kern,
+                "pandas DataFrame.T groupby sum",
+                base_s,
+                "same sums (1e-12)",
+            )  # fmt: skip
         )
         if big:
             big_groups, big_base = groups, base
@@ -270,9 +286,14 @@ def run() -> list[BenchRow]:
         np.testing.assert_allclose(_expanding_pooled_sd(four), ref[1], rtol=1e-9, atol=1e-15)
         direct_s = best_of(lambda four=four: _direct_smoothing(four), repeats=1)
         group_rows.append(
-            BenchRow("force_lines", f"{n:,} dates (real group sums, synthetic consecutive dates)", secs,
-                     "per-prefix np.quantile + np.std (the former code)", direct_s,
-                     "whole call vs the smoothing alone; clip bit for bit, sd 1e-15")  # fmt: skip
+            BenchRow(
+                "force_lines",
+                f"{n:,} dates (real group sums, synthetic consecutive dates)",
+                secs,
+                "per-prefix np.quantile + np.std (the former code)",
+                direct_s,
+                "whole call vs the smoothing alone; clip bit for bit, sd 1e-15",
+            )  # fmt: skip
         )
     return rows + group_rows
 

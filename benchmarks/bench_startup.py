@@ -55,27 +55,41 @@ c = h - 0.5
 
 #: ``(family, code)``: the code imports the family's module and makes its first calls.
 FAMILIES: tuple[tuple[str, str], ...] = (
-    ("atr", """
+    (
+        "atr",
+        """
 from mes_assets.kernels.atr import wilder_atr
 atr = wilder_atr(h, lo, c, 14)
-"""),
-    ("zigzag", """
+""",
+    ),
+    (
+        "zigzag",
+        """
 from mes_assets.kernels.zigzag import zigzag
 zigzag(c, atr, 3.0)
-"""),
-    ("montecarlo", """
+""",
+    ),
+    (
+        "montecarlo",
+        """
 from mes_assets.kernels.montecarlo import tap_probabilities
 tap_probabilities(spot=5000.0, levels=[5001.0, 5003.0, 4998.0],
                   terminal_quantiles=[4996.0, 4998.0, 5000.0, 5002.0, 5004.0], sigma=1.2, horizon=5.0, n_steps=5)
-"""),
-    ("black76", """
+""",
+    ),
+    (
+        "black76",
+        """
 from mes_assets.kernels import black76
 F = np.full(4, 6000.0); K = np.array([5800.0, 5900.0, 6100.0, 6200.0]); T = np.full(4, 0.1)
 r = np.full(4, 0.04); s = np.full(4, 0.2); calls = np.array([False, False, True, True])
 black76.gamma(F, K, T, r, s)
 black76.implied_vol(black76.price(F, K, T, r, s, calls), F, K, T, r, calls)
-"""),
-    ("gex", """
+""",
+    ),
+    (
+        "gex",
+        """
 from mes_assets.kernels import gex
 grid = gex.price_grid(6000.0, n=41)
 K = np.array([5800.0, 5900.0, 6100.0, 6200.0]); oi = np.array([900.0, 300.0, 400.0, 1000.0])
@@ -83,17 +97,25 @@ surf = gex.gex_surface(grid, 6000.0, [6000.0], [0.1], 0.04, np.zeros(4, dtype=np
                        np.array([False, False, True, True]), oi, np.full(4, 0.2), 50.0)
 gex.zero_gamma(grid, surf.combined, 6000.0)
 gex.gamma_walls(grid, surf.combined, K, oi)
-"""),
-    ("hmm", """
+""",
+    ),
+    (
+        "hmm",
+        """
 from mes_assets.kernels.hmm import fit_em
 z = np.r_[np.sin(np.arange(60.0)), 3.0 + np.cos(np.arange(60.0))]
 fit_em(z)
-"""),
+""",
+    ),
 )
 
-SCRIPT = _PRELUDE + "".join(
-    f"t = time.perf_counter()\n{code.strip()}\nout[{name!r}] = time.perf_counter() - t\n" for name, code in FAMILIES
-) + "print(json.dumps(out))\n"
+SCRIPT = (
+    _PRELUDE
+    + "".join(
+        f"t = time.perf_counter()\n{code.strip()}\nout[{name!r}] = time.perf_counter() - t\n" for name, code in FAMILIES
+    )
+    + "print(json.dumps(out))\n"
+)
 """The child's program; prints ``{step: seconds}`` as JSON on its last line."""
 
 
@@ -130,18 +152,36 @@ def run() -> list[BenchRow]:
     for name in empty:
         first = " (+ numba's one-off LLVM set-up)" if name == FAMILIES[0][0] else ""
         rows.append(
-            BenchRow(f"start-up: {name}", f"fresh interpreter, empty numba cache: import + first call{first}"
-                     if name != "import numpy + numba" else "fresh interpreter (empty-cache run)", empty[name], "-",
-                     None,
-                     f"warm cache: {warm[name] * 1e3:.0f} ms (median of {WARM_RUNS})")  # fmt: skip
+            BenchRow(
+                f"start-up: {name}",
+                f"fresh interpreter, empty numba cache: import + first call{first}"
+                if name != "import numpy + numba"
+                else "fresh interpreter (empty-cache run)",
+                empty[name],
+                "-",
+                None,
+                f"warm cache: {warm[name] * 1e3:.0f} ms (median of {WARM_RUNS})",
+            )  # fmt: skip
         )
     totals = sorted(sum(r.values()) for r in warm_runs)
     rows.append(
-        BenchRow("start-up: all families", "fresh interpreter, empty numba cache (NUMBA_CACHE_DIR = new temp dir)",
-                 sum(empty.values()), "-", None, f"{len(FAMILIES)} families + imports")  # fmt: skip
+        BenchRow(
+            "start-up: all families",
+            "fresh interpreter, empty numba cache (NUMBA_CACHE_DIR = new temp dir)",
+            sum(empty.values()),
+            "-",
+            None,
+            f"{len(FAMILIES)} families + imports",
+        )  # fmt: skip
     )
     rows.append(
-        BenchRow("start-up: all families", f"fresh interpreter, warm numba cache (median of {WARM_RUNS})",
-                 statistics.median(totals), "-", None, f"runs {totals[0]:.2f}-{totals[-1]:.2f} s")  # fmt: skip
+        BenchRow(
+            "start-up: all families",
+            f"fresh interpreter, warm numba cache (median of {WARM_RUNS})",
+            statistics.median(totals),
+            "-",
+            None,
+            f"runs {totals[0]:.2f}-{totals[-1]:.2f} s",
+        )  # fmt: skip
     )
     return rows

@@ -181,9 +181,14 @@ def run() -> list[BenchRow]:
         kern = best_of(lambda c=c, atr=atr: zz.zigzag(c, atr, K), repeats=5)
         base = best_of(lambda c=c, atr=atr: python_zigzag(c, atr, K), repeats=2 if big else 3)
         zig_rows.append(
-            BenchRow("zigzag (numba, warm)", f"{problem}, k={K:g} x ATR{ATR_PERIOD}", kern,
-                     "same kernel, pure Python (_kernel_py)", base,
-                     f"{n_piv:,} pivots, identical; sequential state machine, no numpy formulation")  # fmt: skip
+            BenchRow(
+                "zigzag (numba, warm)",
+                f"{problem}, k={K:g} x ATR{ATR_PERIOD}",
+                kern,
+                "same kernel, pure Python (_kernel_py)",
+                base,
+                f"{n_piv:,} pivots, identical; sequential state machine, no numpy formulation",
+            )  # fmt: skip
         )
         rel = check_atr(h, lo, c, ATR_PERIOD)
         kern = best_of(lambda h=h, lo=lo, c=c: wilder_atr(h, lo, c, ATR_PERIOD), repeats=7)
@@ -191,7 +196,13 @@ def run() -> list[BenchRow]:
                            ("numpy TR + scipy.signal.lfilter", scipy_wilder_atr)):  # fmt: skip
             base = best_of(lambda h=h, lo=lo, c=c, func=func: func(h, lo, c, ATR_PERIOD), repeats=7)
             atr_rows.append(
-                BenchRow("wilder_atr (numba, warm)", f"{problem}, period {ATR_PERIOD}", kern, name, base,
-                         f"Wilder seed matched exactly; max rel diff {rel:.1e} on every bar")  # fmt: skip
+                BenchRow(
+                    "wilder_atr (numba, warm)",
+                    f"{problem}, period {ATR_PERIOD}",
+                    kern,
+                    name,
+                    base,
+                    f"Wilder seed matched exactly; max rel diff {rel:.1e} on every bar",
+                )  # fmt: skip
             )
     return zig_rows + atr_rows

@@ -9,6 +9,7 @@ import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from typing import Any
 
 import dagster as dg
 import polars as pl
@@ -17,11 +18,11 @@ from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_START_TAG,
 )
 
+from mes_assets.defs.jobs import CALIBRATION_JOB, DRIVERS_JOB, HIT_RATE_JOB, MC_CALIBRATION_JOB, instrument_job_name
 from mes_assets.defs.market_data import bars_asset_name
+from mes_assets.instruments import INSTRUMENTS, InstrumentSpec
 from mes_assets.market.calendars import trading_dates_covering
 from mes_assets.sources.data_dir import REPO_ROOT
-from mes_assets.instruments import INSTRUMENTS, InstrumentSpec
-from mes_assets.defs.jobs import CALIBRATION_JOB, DRIVERS_JOB, HIT_RATE_JOB, MC_CALIBRATION_JOB, instrument_job_name
 from mes_assets.warehouse.queries import query
 
 # Console logs at WARNING: a range run emits one event per partition and asset.
@@ -30,19 +31,24 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 def sample_windows(spec: InstrumentSpec, definitions: dg.Definitions) -> list[tuple[dt.date, dt.date]]:
     """Trading-date ranges of the recorded real bars this deployment replays (one per recording)."""
-    source = definitions.resources["recorded_data"].market_data()
+    source = (definitions.resources or {})["recorded_data"].market_data()
     if spec.bar_frequency == "1m":
         windows = [
-            trading_dates_covering(spec, first, last)
-            for first, last in source.minute_coverage(spec.source_symbol)
+            trading_dates_covering(spec, first, last) for first, last in source.minute_coverage(spec.source_symbol)
         ]
         return sorted(w for w in windows if w is not None)
     bars = source.daily_bars(spec.source_symbol, spec.history_start, dt.date.today())
     return [(bars["date"].min(), bars["date"].max())]
 
 
-def run_range(definitions: dg.Definitions, job_name: str, start: dt.date, end: dt.date,
-              instance: dg.DagsterInstance, assets: list[str] | None = None) -> dg.ExecuteInProcessResult:
+def run_range(
+    definitions: dg.Definitions,
+    job_name: str,
+    start: dt.date,
+    end: dt.date,
+    instance: dg.DagsterInstance,
+    assets: list[str] | None = None,
+) -> dg.ExecuteInProcessResult:
     """One run over the whole partition range (the assets' single-run backfill policy)."""
     job = definitions.resolve_job_def(job_name)
     tags = {
@@ -50,8 +56,7 @@ def run_range(definitions: dg.Definitions, job_name: str, start: dt.date, end: d
         ASSET_PARTITION_RANGE_END_TAG: _last_weekday(end).isoformat(),
     }
     selection = [dg.AssetKey.from_user_string(a) for a in assets] if assets else None
-    return job.execute_in_process(instance=instance, tags=tags, run_config=QUIET,
-                                  asset_selection=selection)
+    return job.execute_in_process(instance=instance, tags=tags, run_config=QUIET, asset_selection=selection)
 
 
 def _last_weekday(day: dt.date) -> dt.date:
@@ -67,26 +72,26 @@ def _first_weekday(day: dt.date) -> dt.date:
 
 
 def print_ladder(definitions: dg.Definitions, spec: InstrumentSpec) -> None:
-    warehouse = definitions.resources[spec.warehouse_key].get_backend()
-    counts = warehouse.read(
-        query("fib_levels_coverage"), {"symbol": spec.symbol}
-    ).row(0, named=True)
+    warehouse = (definitions.resources or {})[spec.warehouse_key].get_backend()
+    counts = warehouse.read(query("fib_levels_coverage"), {"symbol": spec.symbol}).row(0, named=True)
     latest = warehouse.read(
         query("fib_levels_latest"),
         {"symbol": spec.symbol},
     )
-    print(f"\n== {spec.symbol} ({spec.description}; bars: {spec.price_source}; "
-          f"warehouse: {spec.audience}) ==")
+    print(f"\n== {spec.symbol} ({spec.description}; bars: {spec.price_source}; warehouse: {spec.audience}) ==")
     print(f"signals.fib_levels rows: {counts['n']} ({counts['first_date']}..{counts['last_date']})")
     if latest.is_empty():
         print("no confirmed leg in the sample")
         return
     row = latest.row(0, named=True)
-    origin, end = ((row["anchor_low"], row["anchor_high"]) if row["leg_dir"] == "up"
-                   else (row["anchor_high"], row["anchor_low"]))
-    print(f"last confirmed leg as of {row['date']}: {row['leg_dir']} {origin} -> {end} "
-          f"({row['leg_start_time']} -> {row['leg_end_time']}, confirmed {row['confirmed_at']}, "
-          f"k={row['zigzag_k']:g} x ATR14={row['atr_at_confirm']:.4f})")
+    origin, end = (
+        (row["anchor_low"], row["anchor_high"]) if row["leg_dir"] == "up" else (row["anchor_high"], row["anchor_low"])
+    )
+    print(
+        f"last confirmed leg as of {row['date']}: {row['leg_dir']} {origin} -> {end} "
+        f"({row['leg_start_time']} -> {row['leg_end_time']}, confirmed {row['confirmed_at']}, "
+        f"k={row['zigzag_k']:g} x ATR14={row['atr_at_confirm']:.4f})"
+    )
     print(f"  k source: {row['zigzag_calibration_version'] or 'documented default (uncalibrated)'}")
     for column in ("ext_1618", "ext_1272", "fib_236", "fib_382", "fib_500", "fib_618", "fib_786"):
         print(f"  {column:9s} {row[column]:>12}")
@@ -105,8 +110,9 @@ def print_ladder(definitions: dg.Definitions, spec: InstrumentSpec) -> None:
             print(f"    {r['k']:<5g} {r['n_pivots']:>6} {r['n_evaluated']:>10} {rate:>18} {lag:>16}{mark}")
 
 
-def _run_in_worker(job_name: str, first: dt.date | None, last: dt.date | None,
-                   assets: list[str] | None) -> tuple[str, bool, float]:
+def _run_in_worker(
+    job_name: str, first: dt.date | None, last: dt.date | None, assets: list[str] | None
+) -> tuple[str, bool, float]:
     """Process-pool entry point: one run against this repository's Dagster instance."""
     from mes_assets.definitions import defs
 
@@ -144,8 +150,10 @@ def demo(with_drivers: bool = False) -> int:
         return 1
     for spec in INSTRUMENTS:
         print_ladder(defs, spec)
-    print(f"\ndemo wall time {time.perf_counter() - started:.1f} s. Browse the runs, partitions and "
-          "asset metadata with `make ui`.")
+    print(
+        f"\ndemo wall time {time.perf_counter() - started:.1f} s. Browse the runs, partitions and "
+        "asset metadata with `make ui`."
+    )
     return 0
 
 
@@ -157,10 +165,22 @@ def backtest_mc() -> int:
     extra = [["master_features"], MODEL_ASSETS]
     if not _backfill_sample(defs, with_drivers=True, extra_phases=extra, final=MC_CALIBRATION_JOB):
         return 1
-    cols = ["horizon", "status", "vix_weight", "n_origins", "n_forecasts", "brier_model", "brier_baseline",
-            "brier_skill", "calibration_slope", "baseline_slope", "base_rate", "elapsed_s"]
+    cols = [
+        "horizon",
+        "status",
+        "vix_weight",
+        "n_origins",
+        "n_forecasts",
+        "brier_model",
+        "brier_baseline",
+        "brier_skill",
+        "calibration_slope",
+        "baseline_slope",
+        "base_rate",
+        "elapsed_s",
+    ]
     for spec in INSTRUMENTS:
-        warehouse = defs.resources[spec.warehouse_key].get_backend()
+        warehouse = (defs.resources or {})[spec.warehouse_key].get_backend()
         rows = warehouse.read(query("mc_calibration_runs"), {"symbol": spec.symbol})
         print(f"\n{spec.symbol} ({spec.audience} warehouse) tap-probability backtest, latest run:")
         print(rows.unique("horizon", keep="first", maintain_order=True).select(cols) if rows.height else "  no rows")
@@ -180,17 +200,30 @@ def backtest_checklist() -> int:
     for spec in INSTRUMENTS:
         if spec.audience != "shared":
             continue
-        rows = defs.resources[spec.warehouse_key].get_backend().read(
-            query("checklist_hit_rate_runs"), {"symbol": spec.symbol})
+        rows = (
+            (defs.resources or {})[spec.warehouse_key]
+            .get_backend()
+            .read(query("checklist_hit_rate_runs"), {"symbol": spec.symbol})
+        )
         print(f"\n{spec.symbol} checklist hit-rate (cost on the decision day vs an equal-time buyer over 21 sessions):")
-        print(rows.unique("verdict", keep="first", maintain_order=True).select(
-            "verdict", "n_decisions", "n_unscored", "mean_cost", "mean_equal_time_cost", "mean_diff_bps", "share_cheaper"))
+        print(
+            rows.unique("verdict", keep="first", maintain_order=True).select(
+                "verdict",
+                "n_decisions",
+                "n_unscored",
+                "mean_cost",
+                "mean_equal_time_cost",
+                "mean_diff_bps",
+                "share_cheaper",
+            )
+        )
     print(f"\nbacktest wall time {time.perf_counter() - started:.1f} s")
     return 0
 
 
-def _backfill_sample(definitions: dg.Definitions, *, with_drivers: bool, extra_phases: list | None = None,
-                     final: str | None = None) -> bool:
+def _backfill_sample(
+    definitions: dg.Definitions, *, with_drivers: bool, extra_phases: list | None = None, final: str | None = None
+) -> bool:
     """Ingest -> k calibration -> fib levels (-> each extra phase of family assets -> final job)."""
     defs = definitions
     # Create the instance's storage here, once: two workers migrating a fresh SQLite store race.
@@ -199,23 +232,38 @@ def _backfill_sample(definitions: dg.Definitions, *, with_drivers: bool, extra_p
     everything = [w for ws in windows.values() for w in ws]
 
     def family(spec, names):
-        return [(f"{spec.symbol} {'+'.join(names)}", instrument_job_name(spec), a, b,
-                 [f"{spec.key_prefix}/{n}" for n in names]) for a, b in windows[spec.symbol]]
+        return [
+            (
+                f"{spec.symbol} {'+'.join(names)}",
+                instrument_job_name(spec),
+                a,
+                b,
+                [f"{spec.key_prefix}/{n}" for n in names],
+            )
+            for a, b in windows[spec.symbol]
+        ]
 
     ingest = []
     if with_drivers:  # FRED + COT for every sample date (~2,000 partition events, ~2 minutes)
-        ingest.append(("drivers", DRIVERS_JOB, min(w[0] for w in everything),
-                       max(w[1] for w in everything), None))
+        ingest.append(("drivers", DRIVERS_JOB, min(w[0] for w in everything), max(w[1] for w in everything), None))
     for spec in INSTRUMENTS:
         ingest += family(spec, ["exchange_sessions", bars_asset_name(spec)])
-    phases = [
+    Step = tuple[Any, ...]  # (label, job, first date, last date, asset selection)
+    phases: list[list[Step]] = [
         ingest,  # recorded data in, every date of the sample
         [("zig-zag k calibration", CALIBRATION_JOB, None, None, None)],
         [step for spec in INSTRUMENTS for step in family(spec, ["fib_levels"])],
     ]
     keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
-    phases += [[step for spec in INSTRUMENTS for step in family(spec, names)
-                if all(f"{spec.key_prefix}/{n}" in keys for n in names)] for names in extra_phases or []]
+    phases += [
+        [
+            step
+            for spec in INSTRUMENTS
+            for step in family(spec, names)
+            if all(f"{spec.key_prefix}/{n}" in keys for n in names)
+        ]
+        for names in extra_phases or []
+    ]
     if final:
         phases.append([(final, final, None, None, None)])
     # Runs inside a phase are independent, so two run at a time (one per core), as two
@@ -234,12 +282,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mes-assets", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     demo_parser = sub.add_parser("demo", help="backfill the real sample on the embedded warehouse and print it")
-    demo_parser.add_argument("--with-drivers", action="store_true",
-                             help="also backfill the shared FRED/COT drivers over the sample dates")
+    demo_parser.add_argument(
+        "--with-drivers", action="store_true", help="also backfill the shared FRED/COT drivers over the sample dates"
+    )
     backtest_parser = sub.add_parser("backtest", help="out-of-sample backtests on the recorded history")
-    backtest_parser.add_argument("what", choices=["mc", "checklist"],
-                                 help="mc: Monte-Carlo tap probabilities (Brier, reliability); "
-                                      "checklist: procurement cost per verdict vs an equal-time buyer")
+    backtest_parser.add_argument(
+        "what",
+        choices=["mc", "checklist"],
+        help="mc: Monte-Carlo tap probabilities (Brier, reliability); "
+        "checklist: procurement cost per verdict vs an equal-time buyer",
+    )
     dash_parser = sub.add_parser("dashboard", help="serve the procurement dashboard (or --mes, the private cockpit)")
     dash_parser.add_argument("--mes", action="store_true", help="the private MES cockpit instead of ZL")
     dash_parser.add_argument("--port", type=int, default=None)

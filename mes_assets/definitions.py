@@ -8,10 +8,10 @@ import dagster as dg
 
 from mes_assets.defs.drivers import cftc_cot, fred_sentiment_daily
 from mes_assets.defs.factory import instrument_assets
-from mes_assets.instruments import INSTRUMENTS
 from mes_assets.defs.jobs import backfill_jobs
 from mes_assets.defs.resources import resources_from_env
 from mes_assets.defs.sensors import build_zigzag_sensor
+from mes_assets.instruments import INSTRUMENTS
 
 
 def build_definitions(resources: Mapping[str, dg.ConfigurableResource]) -> dg.Definitions:

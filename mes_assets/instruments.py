@@ -33,24 +33,24 @@ class InstrumentSpec:
 
     symbol: str
     description: str
-    calendar_name: str            # pandas_market_calendars name of the futures exchange session
+    calendar_name: str  # pandas_market_calendars name of the futures exchange session
     rth_calendar_name: str | None  # calendar whose open/close bound RTH; None: the futures day session
-    tick_size: float              # price units
-    contract_multiplier: float    # USD per 1.0 of price
+    tick_size: float  # price units
+    contract_multiplier: float  # USD per 1.0 of price
     price_unit: str
-    bar_table: str                # where its recorded bars land
+    bar_table: str  # where its recorded bars land
     bar_frequency: Literal["1m", "1d"]
     atr_bar: Literal["5m", "1d"]  # bar the zig-zag and its ATR14 run on (RTH closes)
     atr_period: int
-    zigzag_k: float               # reversal threshold in ATRs (documented default until calibrated)
+    zigzag_k: float  # reversal threshold in ATRs (documented default until calibrated)
     mc_horizons: tuple[str, ...]
     options_multiplier: float
     audience: Audience
-    source_symbol: str            # what the recorded replay actually holds (ES stands in for MES)
-    cot_market_code: str          # CFTC contract market code
-    history_start: dt.date        # first date of real bar history this deployment holds
+    source_symbol: str  # what the recorded replay actually holds (ES stands in for MES)
+    cot_market_code: str  # CFTC contract market code
+    history_start: dt.date  # first date of real bar history this deployment holds
     calibration_horizon_bars: int  # bars after confirmation in which a broken swing is "false"
-    wall_reject_horizon: str      # horizon p_reject's z-score refers to (a mc_horizons name)
+    wall_reject_horizon: str  # horizon p_reject's z-score refers to (a mc_horizons name)
     zigzag_calibration_version: str | None = None  # None: zigzag_k is the documented default
 
     def with_calibrated_k(self, k: float, version: str) -> InstrumentSpec:
@@ -141,15 +141,30 @@ class OptionsProduct:
 #: Futures symbol -> its options. Globex codes: ZL's options trade as OZL, not ZL.
 OPTIONS_PRODUCTS: dict[str, OptionsProduct] = {
     "ES": OptionsProduct(
-        "ES", "ES.OPT", "ES.FUT", ("ES",), "ES", 50.0,
+        "ES",
+        "ES.OPT",
+        "ES.FUT",
+        ("ES",),
+        "ES",
+        50.0,
         "CME E-mini S&P 500 quarterly options (Globex ES): one ES future, $50 x index point",
     ),
     "MES": OptionsProduct(
-        "MES", "MES.OPT", "MES.FUT", ("MES",), "MES", 5.0,
+        "MES",
+        "MES.OPT",
+        "MES.FUT",
+        ("MES",),
+        "MES",
+        5.0,
         "CME Micro E-mini S&P 500 quarterly options (Globex MES): one MES future, $5 x index point",
     ),
     "ZL": OptionsProduct(
-        "ZL", "OZL.OPT", "ZL.FUT", ("OZL",), "ZL", 600.0,
+        "ZL",
+        "OZL.OPT",
+        "ZL.FUT",
+        ("OZL",),
+        "ZL",
+        600.0,
         "CBOT soybean oil options (Globex OZL): one ZL future of 60,000 lb quoted in cents/lb, $600 per 1 cent",
     ),
 }

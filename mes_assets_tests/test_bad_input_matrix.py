@@ -96,7 +96,8 @@ def test_08_fred_dot_and_blank_values_are_null_not_zero(tmp_path, data_root):
     root = _fred_root(tmp_path, data_root, edit)
     series = ReplayFred(root).series("VIXCLS", D(1990, 1, 1), D(2030, 1, 1))
     real = ReplayFred(_fred_root(tmp_path / "unchanged", data_root, lambda lines: lines)).series(
-        "VIXCLS", D(1990, 1, 1), D(2030, 1, 1))
+        "VIXCLS", D(1990, 1, 1), D(2030, 1, 1)
+    )
     assert series["value"].null_count() == real["value"].null_count() + 2
     assert (series["value"].drop_nulls() != 0).all()
 
@@ -138,8 +139,9 @@ def test_11_zero_open_interest_and_12_expired_series_are_dropped_and_counted(dat
 def test_13_settlement_below_intrinsic_gives_no_iv_and_a_status():
     from mes_assets.kernels.black76 import IV_BELOW_INTRINSIC, implied_vol
 
-    iv, status = implied_vol(np.array([1.0]), np.array([110.0]), np.array([100.0]), np.array([0.25]),
-                             np.array([0.0]), np.array([True]))  # intrinsic 10, premium 1
+    iv, status = implied_vol(
+        np.array([1.0]), np.array([110.0]), np.array([100.0]), np.array([0.25]), np.array([0.0]), np.array([True])
+    )  # intrinsic 10, premium 1
     assert np.isnan(iv[0]) and status[0] == IV_BELOW_INTRINSIC
 
 
@@ -147,18 +149,28 @@ def test_13_settlement_below_intrinsic_gives_no_iv_and_a_status():
 def test_14_nan_and_inf_prices_are_refused(zl_bars):
     from mes_assets.kernels.montecarlo import tap_probabilities
 
-    bad = zl_bars.with_columns(pl.when(pl.int_range(pl.len()) == 3).then(float("inf")).otherwise(pl.col("close")).alias("close"))
+    bad = zl_bars.with_columns(
+        pl.when(pl.int_range(pl.len()) == 3).then(float("inf")).otherwise(pl.col("close")).alias("close")
+    )
     with pytest.raises(DataQualityError):
         validate_bars(bad, time_col="date")
     with pytest.raises(ValueError):
-        tap_probabilities(spot=float("nan"), levels=np.array([1.0]), terminal_quantiles=np.array([1, 2, 3, 4, 5.0]),
-                          sigma=1.0, horizon=1.0, n_steps=1)
+        tap_probabilities(
+            spot=float("nan"),
+            levels=np.array([1.0]),
+            terminal_quantiles=np.array([1, 2, 3, 4, 5.0]),
+            sigma=1.0,
+            horizon=1.0,
+            n_steps=1,
+        )
 
 
 def test_15_crossing_quantiles_are_sorted_and_flagged():
     from mes_assets.kernels.quantile_metrics import repair_crossing
 
-    q, crossed = repair_crossing(np.array([[0.3, 0.1, 0.2, 0.4, 0.5], [0.1, 0.2, 0.3, 0.4, 0.5]]), [.1, .25, .5, .75, .9])
+    q, crossed = repair_crossing(
+        np.array([[0.3, 0.1, 0.2, 0.4, 0.5], [0.1, 0.2, 0.3, 0.4, 0.5]]), [0.1, 0.25, 0.5, 0.75, 0.9]
+    )
     assert crossed.tolist() == [True, False] and np.all(np.diff(q, axis=1) >= 0)
 
 
@@ -169,8 +181,11 @@ def test_16_too_little_history_gives_no_atr_and_no_regime(zl_bars):
     short = zl_bars.head(10)
     atr = wilder_atr(short["high"].to_numpy(), short["low"].to_numpy(), short["close"].to_numpy(), 14)
     assert np.isnan(atr).all()
-    rows = regime_states("ZL", short.select("date", pl.col("close").log().diff().alias("ret_1d"),
-                                            pl.lit(15.0).alias("fred_vix")), dt.datetime.now(dt.UTC))
+    rows = regime_states(
+        "ZL",
+        short.select("date", pl.col("close").log().diff().alias("ret_1d"), pl.lit(15.0).alias("fred_vix")),
+        dt.datetime.now(dt.UTC),
+    )
     assert set(rows["status"]) == {"insufficient_history"} and rows["p_stress"].is_null().all()
 
 
@@ -203,8 +218,14 @@ def test_21_non_increasing_terminal_quantiles_are_refused():
     from mes_assets.kernels.montecarlo import tap_probabilities
 
     with pytest.raises(ValueError):
-        tap_probabilities(spot=100.0, levels=np.array([101.0]), terminal_quantiles=np.array([99, 100, 100, 101, 102.0]),
-                          sigma=1.0, horizon=1.0, n_steps=5)
+        tap_probabilities(
+            spot=100.0,
+            levels=np.array([101.0]),
+            terminal_quantiles=np.array([99, 100, 100, 101, 102.0]),
+            sigma=1.0,
+            horizon=1.0,
+            n_steps=5,
+        )
 
 
 def test_22_too_little_history_for_the_quantile_model_gives_no_forecast(data_root, zl_bars):
@@ -215,6 +236,8 @@ def test_22_too_little_history_for_the_quantile_model_gives_no_forecast(data_roo
     sessions = exchange_sessions(ZL, D(2024, 1, 2), D(2024, 3, 29))
     asof = sessions.select("date", pl.col("session_close").alias("bar_close_utc"))
     fred = pl.DataFrame(schema={"date": pl.Date, "series_id": pl.Utf8, "value": pl.Float64})
-    rows = build_features("ZL", zl_bars, fred, pl.DataFrame(schema=COT), asof_times=asof, calc_version="t", zigzag_k=3.0)
+    rows = build_features(
+        "ZL", zl_bars, fred, pl.DataFrame(schema=COT), asof_times=asof, calc_version="t", zigzag_k=3.0
+    )
     result = walk_forward(rows, 5)  # 60 sessions < 252 + 5
     assert result.predictions.is_empty() and not result.refits

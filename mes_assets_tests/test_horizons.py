@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from mes_assets.forecast.quantile_model import ALPHAS, QUANTILE_COLUMNS
 from mes_assets.horizons import HORIZONS, QUANTILE_LEVELS, QUANTILES, horizon
 from mes_assets.instruments import MES, ZL
 from mes_assets.kernels.montecarlo import DEFAULT_QUANTILE_PROBS
-from mes_assets.forecast.quantile_model import ALPHAS, QUANTILE_COLUMNS
 
 
 def test_month_and_minutes_are_distinct_names_with_their_own_units():

@@ -26,8 +26,10 @@ def test_history_start_override_and_a_bad_value_say_which_variable(monkeypatch) 
 
 
 def test_the_override_moves_the_spec_and_the_partitions_in_a_fresh_process() -> None:
-    code = ("from mes_assets.instruments import MES, ZL; from mes_assets.defs.partitions import PARTITIONS_START;"
-            "print(MES.history_start, ZL.history_start, PARTITIONS_START)")
+    code = (
+        "from mes_assets.instruments import MES, ZL; from mes_assets.defs.partitions import PARTITIONS_START;"
+        "print(MES.history_start, ZL.history_start, PARTITIONS_START)"
+    )
     env = dict(os.environ, MES_HISTORY_START_MES="2020-06-01")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
     assert out.split() == ["2020-06-01", str(ZL.history_start), "2020-06-01"]

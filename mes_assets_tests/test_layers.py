@@ -22,8 +22,24 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "mes_assets"
 DOMAIN_WINGS = ("market", "levels", "features", "forecast", "montecarlo", "gamma", "checklist")
 IO_MODULES = {
-    "dagster", "duckdb", "google", "databento", "urllib", "requests", "http", "socket", "os", "pathlib",
-    "io", "shutil", "subprocess", "sqlite3", "zipfile", "gzip", "tempfile", "glob",
+    "dagster",
+    "duckdb",
+    "google",
+    "databento",
+    "urllib",
+    "requests",
+    "http",
+    "socket",
+    "os",
+    "pathlib",
+    "io",
+    "shutil",
+    "subprocess",
+    "sqlite3",
+    "zipfile",
+    "gzip",
+    "tempfile",
+    "glob",
 }
 KERNEL_FORBIDDEN = IO_MODULES | {"polars", "pandas", "xgboost"}
 # the one jit shim reads MES_DISABLE_NUMBA (a debugging switch), nothing else in kernels/ touches os
@@ -62,7 +78,8 @@ def imports_of(path: Path) -> list[Import]:
 def calls_open(path: Path) -> list[int]:
     tree = ast.parse(path.read_text())
     return [
-        n.lineno for n in ast.walk(tree)
+        n.lineno
+        for n in ast.walk(tree)
         if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "open"
     ]
 
@@ -115,8 +132,16 @@ def test_domain_wings_import_no_dagster_and_do_no_io(wing):
     def rule(imp: Import) -> str | None:
         if top(imp.module) in IO_MODULES:
             return "IO or Dagster in a domain wing"
-        if imp.module.startswith(("mes_assets.defs", "mes_assets.warehouse", "mes_assets.dashboard",
-                                  "mes_assets.instance", "mes_assets.cli", "mes_assets.definitions")):
+        if imp.module.startswith(
+            (
+                "mes_assets.defs",
+                "mes_assets.warehouse",
+                "mes_assets.dashboard",
+                "mes_assets.instance",
+                "mes_assets.cli",
+                "mes_assets.definitions",
+            )
+        ):
             return "a domain wing is below defs/, warehouse/ and dashboard/"
         if imp.module.startswith("mes_assets.sources") and imp.module not in DOMAIN_ALLOWED_SOURCES:
             return "domain wings read no source; only sources.schemas / sources.errors"

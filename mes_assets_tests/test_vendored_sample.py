@@ -7,11 +7,11 @@ import os
 
 import pytest
 
-from mes_assets.sources.data_dir import SHARED_DATA, VENDORED_DATA, resolve_data_dir
+from mes_assets.cli import sample_windows
 from mes_assets.definitions import build_definitions
 from mes_assets.instruments import MES, ZL
+from mes_assets.sources.data_dir import SHARED_DATA, VENDORED_DATA, resolve_data_dir
 from mes_assets_tests.conftest import make_resources
-from mes_assets.cli import sample_windows
 
 
 def _sums(path):

@@ -40,15 +40,19 @@ def rows(repo: str) -> list[str]:
             continue
         for r in json.loads(_git(repo, "show", f"{COMMIT}:{name}")):
             if FIRST <= r["dateTime"] <= LAST:
-                out.append(f"{r['dateTime']},{r['open']:.2f},{r['high']:.2f},{r['low']:.2f},{r['close']:.2f},"
-                           f"{int(r['volume'])}")
+                out.append(
+                    f"{r['dateTime']},{r['open']:.2f},{r['high']:.2f},{r['low']:.2f},{r['close']:.2f},"
+                    f"{int(r['volume'])}"
+                )
     return out
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("repo", help="git directory of the fetched edisoniver/trading-deliberate-practice snapshot")
-    parser.add_argument("--check", type=Path, help="shared data root: compare with futures_1m/es_1m_firstrate_2023-03.csv")
+    parser.add_argument(
+        "--check", type=Path, help="shared data root: compare with futures_1m/es_1m_firstrate_2023-03.csv"
+    )
     args = parser.parse_args()
     lines = rows(args.repo)
     if lines != sorted(lines) or len(set(lines)) != len(lines):

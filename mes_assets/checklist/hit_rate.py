@@ -23,16 +23,30 @@ HORIZON_SESSIONS = horizon_of("1m").sessions  # a verdict is scored against the 
 CALC_VERSION = "hit-rate-1.0.0"
 VERDICTS = ("EXECUTE", "PARTIAL", "WAIT")
 
-HIT_RATE_SCHEMA: dict[str, pl.DataType] = {
-    "date": pl.Date, "symbol": pl.Utf8, "verdict": pl.Utf8, "horizon_sessions": pl.Int64,
-    "n_decisions": pl.Int64, "n_unscored": pl.Int64, "mean_cost": pl.Float64, "mean_equal_time_cost": pl.Float64,
-    "mean_diff_bps": pl.Float64, "share_cheaper": pl.Float64, "first_decision": pl.Date,
-    "calc_version": pl.Utf8, "computed_at": pl.Datetime("us", "UTC"),
+HIT_RATE_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
+    "date": pl.Date,
+    "symbol": pl.Utf8,
+    "verdict": pl.Utf8,
+    "horizon_sessions": pl.Int64,
+    "n_decisions": pl.Int64,
+    "n_unscored": pl.Int64,
+    "mean_cost": pl.Float64,
+    "mean_equal_time_cost": pl.Float64,
+    "mean_diff_bps": pl.Float64,
+    "share_cheaper": pl.Float64,
+    "first_decision": pl.Date,
+    "calc_version": pl.Utf8,
+    "computed_at": pl.Datetime("us", "UTC"),
 }
 
 
-def hit_rate(symbol: str, decisions: pl.DataFrame, closes: pl.DataFrame, computed_at: dt.datetime,
-             horizon: int = HORIZON_SESSIONS) -> pl.DataFrame:
+def hit_rate(
+    symbol: str,
+    decisions: pl.DataFrame,
+    closes: pl.DataFrame,
+    computed_at: dt.datetime,
+    horizon: int = HORIZON_SESSIONS,
+) -> pl.DataFrame:
     """One row per verdict class (all three, zero counts included) from ``decisions`` (date,
     verdict) and session ``closes`` (date, close; every recorded session)."""
     closes = closes.sort("date")
@@ -56,13 +70,21 @@ def hit_rate(symbol: str, decisions: pl.DataFrame, closes: pl.DataFrame, compute
     for verdict in VERDICTS:
         pairs = np.array(scored[verdict]).reshape(-1, 2)
         diff = (pairs[:, 0] / pairs[:, 1] - 1.0) * 1e4 if pairs.size else np.empty(0)
-        rows.append({
-            "date": last, "symbol": symbol, "verdict": verdict, "horizon_sessions": horizon,
-            "n_decisions": int(pairs.shape[0]), "n_unscored": unscored[verdict],
-            "mean_cost": float(pairs[:, 0].mean()) if pairs.size else None,
-            "mean_equal_time_cost": float(pairs[:, 1].mean()) if pairs.size else None,
-            "mean_diff_bps": float(diff.mean()) if diff.size else None,
-            "share_cheaper": float((diff < 0).mean()) if diff.size else None,
-            "first_decision": first[verdict], "calc_version": CALC_VERSION, "computed_at": computed_at,
-        })
+        rows.append(
+            {
+                "date": last,
+                "symbol": symbol,
+                "verdict": verdict,
+                "horizon_sessions": horizon,
+                "n_decisions": int(pairs.shape[0]),
+                "n_unscored": unscored[verdict],
+                "mean_cost": float(pairs[:, 0].mean()) if pairs.size else None,
+                "mean_equal_time_cost": float(pairs[:, 1].mean()) if pairs.size else None,
+                "mean_diff_bps": float(diff.mean()) if diff.size else None,
+                "share_cheaper": float((diff < 0).mean()) if diff.size else None,
+                "first_decision": first[verdict],
+                "calc_version": CALC_VERSION,
+                "computed_at": computed_at,
+            }
+        )
     return pl.DataFrame(rows, schema=HIT_RATE_SCHEMA)

@@ -27,10 +27,11 @@ in bps of log return, e.g. "VIX contributed -18 bps to P50".
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
+import datetime as dt
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -45,7 +46,7 @@ GROUP_NAMES = {"vix": "VIX", "yield": "Yield", "trump": "Trump/Policy", "cot": "
 
 @dataclass(frozen=True)
 class ChecklistConfig:
-    coverage_tolerance: float = 0.07   # ~1.3 binomial sd of an 80 % band over 60 forecasts
+    coverage_tolerance: float = 0.07  # ~1.3 binomial sd of an 80 % band over 60 forecasts
     regime_confidence: float = 0.7
     budget_horizon: str = "1m"
     budget_aggressive: float = 0.30
@@ -69,7 +70,7 @@ def budget_cap(symbol: str, environ: Mapping[str, str]) -> float | None:
     return value
 
 
-def _model_health(metrics: list[dict], horizons: tuple[str, ...], cfg: ChecklistConfig) -> tuple[bool, str]:
+def _model_health(metrics: list[dict[str, Any]], horizons: tuple[str, ...], cfg: ChecklistConfig) -> tuple[bool, str]:
     by_h = {m["horizon"]: m for m in metrics}
     for h in horizons:
         m = by_h.get(h)
@@ -84,7 +85,7 @@ def _model_health(metrics: list[dict], horizons: tuple[str, ...], cfg: Checklist
     return True, "coverage in tolerance, pinball not worsening"
 
 
-def _regime(regime: dict | None, cfg: ChecklistConfig) -> tuple[bool, str]:
+def _regime(regime: dict[str, Any] | None, cfg: ChecklistConfig) -> tuple[bool, str]:
     if regime is None or regime.get("status") != "ok":
         return False, f"no regime estimate ({(regime or {}).get('status', 'missing')})"
     if regime["confidence"] < cfg.regime_confidence:
@@ -107,30 +108,38 @@ def _budget(inputs: TouchInputs | None, cap: float | None, cfg: ChecklistConfig)
     return label, p, f"Pr(price >= {cap:g} within {cfg.budget_horizon}) = {p:.2f}"
 
 
-def _confluence(feature: dict | None, fib: dict | None, gamma: dict | None, cfg: ChecklistConfig) -> tuple[bool, str]:
+def _confluence(
+    feature: dict[str, Any] | None, fib: dict[str, Any] | None, gamma: dict[str, Any] | None, cfg: ChecklistConfig
+) -> tuple[bool, str]:
     if feature is None or fib is None:
         return False, "no fib levels" if feature else "no features"
     rv = feature.get("realized_vol_20d")
     if rv is None or not math.isfinite(rv):
         return False, "no realized vol for the distance"
     sd = feature["close"] * rv / math.sqrt(252.0)
-    near = [c for c in ("fib_382", "fib_618") if fib.get(c) is not None and abs(feature["close"] - fib[c]) <= cfg.confluence_sd * sd]
+    near = [
+        c
+        for c in ("fib_382", "fib_618")
+        if fib.get(c) is not None and abs(feature["close"] - fib[c]) <= cfg.confluence_sd * sd
+    ]
     if not near:
         return False, "not within 0.3 sd of Fib 38.2/61.8"
     if gamma is None:
         return False, f"near {near[0]} but no gamma data"
     walls = [w for w in (gamma.get("wall_1"), gamma.get("wall_2")) if w is not None and w <= feature["close"]]
-    return (True, f"near {near[0]}, supportive wall {walls[0]:g}") if walls else (False, f"near {near[0]}, no wall below")
+    if walls:
+        return True, f"near {near[0]}, supportive wall {walls[0]:g}"
+    return False, f"near {near[0]}, no wall below"
 
 
-def _positioning(feature: dict | None, cfg: ChecklistConfig) -> tuple[bool, str]:
+def _positioning(feature: dict[str, Any] | None, cfg: ChecklistConfig) -> tuple[bool, str]:
     pct = (feature or {}).get("cftc_net_spec_pctile_3y")
     if pct is None:
         return False, "no COT percentile"
     return (pct < cfg.cot_crowded_pctile), f"specs at the {pct:.0f}th percentile"
 
 
-def _vol_sanity(feature: dict | None, widths: list[float], cfg: ChecklistConfig) -> tuple[bool, str]:
+def _vol_sanity(feature: dict[str, Any] | None, widths: list[float], cfg: ChecklistConfig) -> tuple[bool, str]:
     vix = (feature or {}).get("fred_vix")
     if vix is None:
         return False, "no VIX"
@@ -138,30 +147,45 @@ def _vol_sanity(feature: dict | None, widths: list[float], cfg: ChecklistConfig)
         return False, f"VIX {vix:.1f} >= {cfg.vix_stress:g}"
     if len(widths) < 21:
         return False, "too few forecasts to judge band widening"
-    past, today = np.array(widths[:-1][-cfg.width_window:]), widths[-1]
+    past, today = np.array(widths[:-1][-cfg.width_window :]), widths[-1]
     limit = past.mean() + cfg.width_sd * past.std(ddof=1)
     return (today <= limit), f"VIX {vix:.1f}, band width {'ok' if today <= limit else 'widening > 2 sd'}"
 
 
-def _rationale(lines: dict | None) -> str | None:
+def _rationale(lines: dict[str, Any] | None) -> str | None:
     if lines is None:
         return None
     top = sorted(GROUP_NAMES, key=lambda g: -abs(lines[f"shap_{g}"]))[:2]
     return "; ".join(f"{GROUP_NAMES[g]} contributed {lines[f'shap_{g}'] * 1e4:+.0f} bps to P50" for g in top)
 
 
-def _next_fib_below(close: float, fib: dict | None) -> float | None:
+def _next_fib_below(close: float, fib: dict[str, Any] | None) -> float | None:
     if fib is None:
         return None
-    below = [fib[c] for c in ("fib_236", "fib_382", "fib_500", "fib_618", "fib_786") if fib.get(c) is not None and fib[c] < close]
+    below = [
+        fib[c]
+        for c in ("fib_236", "fib_382", "fib_500", "fib_618", "fib_786")
+        if fib.get(c) is not None and fib[c] < close
+    ]
     return max(below) if below else None
 
 
 def evaluate_checklist(
-    *, symbol: str, date, horizons: tuple[str, ...], metrics: list[dict], regime: dict | None,
-    budget_inputs: TouchInputs | None, cap: float | None, feature: dict | None, fib: dict | None,
-    gamma: dict | None, widths: list[float], lines: dict | None, cfg: ChecklistConfig = ChecklistConfig(),
-) -> dict:
+    *,
+    symbol: str,
+    date: dt.date,
+    horizons: tuple[str, ...],
+    metrics: list[dict[str, Any]],
+    regime: dict[str, Any] | None,
+    budget_inputs: TouchInputs | None,
+    cap: float | None,
+    feature: dict[str, Any] | None,
+    fib: dict[str, Any] | None,
+    gamma: dict[str, Any] | None,
+    widths: list[float],
+    lines: dict[str, Any] | None,
+    cfg: ChecklistConfig = ChecklistConfig(),
+) -> dict[str, Any]:
     """One ``signals.entry_checklist`` row (plus ``notes``) from the date's stored inputs."""
     health = _model_health(metrics, horizons, cfg)
     regime_ok = _regime(regime, cfg)
@@ -174,10 +198,21 @@ def evaluate_checklist(
     verdict, tranche = ("EXECUTE", 100.0) if n == 6 else ("PARTIAL", 50.0) if n >= 4 else ("WAIT", 0.0)
     notes = [health[1], regime_ok[1], budget_note, confluence[1], positioning[1], vol[1]]
     return {
-        "date": date, "symbol": symbol, "check_model_health": health[0], "check_regime_valid": regime_ok[0],
-        "check_budget_risk": budget_label, "check_confluence": confluence[0], "check_positioning": positioning[0],
-        "check_vol_sanity": vol[0], "tranche_pct": tranche, "rationale": _rationale(lines), "verdict": verdict,
-        "checks_passed": n, "budget_cap": cap, "p_budget_breach": p_budget, "budget_horizon": cfg.budget_horizon,
+        "date": date,
+        "symbol": symbol,
+        "check_model_health": health[0],
+        "check_regime_valid": regime_ok[0],
+        "check_budget_risk": budget_label,
+        "check_confluence": confluence[0],
+        "check_positioning": positioning[0],
+        "check_vol_sanity": vol[0],
+        "tranche_pct": tranche,
+        "rationale": _rationale(lines),
+        "verdict": verdict,
+        "checks_passed": n,
+        "budget_cap": cap,
+        "p_budget_breach": p_budget,
+        "budget_horizon": cfg.budget_horizon,
         "regime_confidence": (regime or {}).get("confidence"),
         "calc_version": CALC_VERSION,
         "check_notes": " | ".join(f"{c}: {t}" for c, t in zip(CHECKS, notes, strict=True)),

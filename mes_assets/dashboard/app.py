@@ -14,6 +14,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 import dash
 from dash import Input, Output, State, ctx, dcc, html
@@ -27,8 +28,7 @@ from mes_assets.warehouse.target import SchemaTarget, WarehouseTarget
 log = logging.getLogger(__name__)
 
 COLORS = {"pass": "#2e9e44", "warn": "#e6a100", "fail": "#d0342c", "na": "#a0a0a0"}
-VERDICT_TEXT = {"EXECUTE": "EXECUTE · full tranche", "PARTIAL": "EXECUTE · partial tranche",
-                "WAIT": "NO-GO · waitlist"}
+VERDICT_TEXT = {"EXECUTE": "EXECUTE · full tranche", "PARTIAL": "EXECUTE · partial tranche", "WAIT": "NO-GO · waitlist"}
 FONT = "-apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
 
 
@@ -41,41 +41,71 @@ def create_app(page: PageSpec, warehouse: SchemaTarget, *, user: str | None = No
         )
     backend = warehouse.ensure_schema()  # the views and (procurement) signals.procurement_tickets
     who = user or current_user()
-    app = dash.Dash(__name__, title=page.title, update_title=None, serve_locally=True)
+    app = dash.Dash(__name__, title=page.title, update_title=None, serve_locally=True)  # type: ignore[arg-type]  # None turns the "Updating..." title off (Dash docs)
 
     def layout() -> html.Div:
         overlay = load_overlay(backend, page)
         dates = overlay.dates
         options = [{"label": d.isoformat(), "value": d.isoformat()} for d in reversed(dates)]
-        return html.Div(style={"fontFamily": FONT, "margin": "12px 24px", "color": "#222"}, children=[
-            dcc.Location(id="url", refresh=False),
-            html.Div(style={"display": "flex", "alignItems": "baseline", "gap": "24px", "flexWrap": "wrap"}, children=[
-                html.H2(page.title, id="page-title", style={"margin": "4px 0"}),
-                html.Span(page.instrument.description, style={"color": "#666"}),
-                html.Label(["as of ", dcc.Dropdown(
-                    id="asof", options=options, value=options[0]["value"] if options else None,
-                    clearable=False, searchable=True, style={"width": "160px", "display": "inline-block"},
-                )], style={"display": "flex", "alignItems": "center", "gap": "6px"}),
-                dcc.RadioItems(
-                    id="window", options=[{"label": f" {w}", "value": w} for w in WINDOWS], value="6m",
-                    inline=True, inputStyle={"marginLeft": "8px", "marginRight": "2px"},
+        return html.Div(
+            style={"fontFamily": FONT, "margin": "12px 24px", "color": "#222"},
+            children=[
+                dcc.Location(id="url", refresh=False),
+                html.Div(
+                    style={"display": "flex", "alignItems": "baseline", "gap": "24px", "flexWrap": "wrap"},
+                    children=[
+                        html.H2(page.title, id="page-title", style={"margin": "4px 0"}),
+                        html.Span(page.instrument.description, style={"color": "#666"}),
+                        html.Label(
+                            [
+                                "as of ",
+                                dcc.Dropdown(
+                                    id="asof",
+                                    options=options,
+                                    value=options[0]["value"] if options else None,
+                                    clearable=False,
+                                    searchable=True,
+                                    style={"width": "160px", "display": "inline-block"},
+                                ),
+                            ],
+                            style={"display": "flex", "alignItems": "center", "gap": "6px"},
+                        ),
+                        dcc.RadioItems(
+                            id="window",
+                            options=[{"label": f" {w}", "value": w} for w in WINDOWS],
+                            value="6m",
+                            inline=True,
+                            inputStyle={"marginLeft": "8px", "marginRight": "2px"},
+                        ),
+                        dcc.Checklist(
+                            id="fib-toggle",
+                            options=[{"label": " Fib ladder + tap probabilities", "value": "fib"}],
+                            value=[],
+                            inputStyle={"marginRight": "4px"},
+                        ),
+                    ],
                 ),
-                dcc.Checklist(
-                    id="fib-toggle", options=[{"label": " Fib ladder + tap probabilities", "value": "fib"}],
-                    value=[], inputStyle={"marginRight": "4px"},
+                html.Div(id="overlay-status", style={"color": COLORS["fail"]}, children=_status_text(overlay, page)),
+                dcc.Graph(id="price-chart", config={"displaylogo": False, "responsive": True}),
+                html.Div(id="checklist-strip", style={"margin": "8px 0"}),
+                _execute_block(page, who),
+                html.Div(
+                    id="side-panels",
+                    style={
+                        "display": "flex",
+                        "gap": "32px",
+                        "flexWrap": "wrap",
+                        "fontSize": "13px",
+                        "marginTop": "12px",
+                    },
                 ),
-            ]),
-            html.Div(id="overlay-status", style={"color": COLORS["fail"]},
-                     children=_status_text(overlay, page)),
-            dcc.Graph(id="price-chart", config={"displaylogo": False, "responsive": True}),
-            html.Div(id="checklist-strip", style={"margin": "8px 0"}),
-            _execute_block(page, who),
-            html.Div(id="side-panels", style={"display": "flex", "gap": "32px", "flexWrap": "wrap",
-                                              "fontSize": "13px", "marginTop": "12px"}),
-            html.Div(f"Source: {page.view} ({page.audience} warehouse) · values the view holds, "
-                     "n/a where it holds none", id="footer",
-                     style={"color": "#888", "fontSize": "11px", "marginTop": "16px"}),
-        ])
+                html.Div(
+                    f"Source: {page.view} ({page.audience} warehouse) · values the view holds, n/a where it holds none",
+                    id="footer",
+                    style={"color": "#888", "fontSize": "11px", "marginTop": "16px"},
+                ),
+            ],
+        )
 
     app.layout = layout
 
@@ -88,8 +118,11 @@ def create_app(page: PageSpec, warehouse: SchemaTarget, *, user: str | None = No
             return dash.no_update
         return wanted.isoformat()
 
-    outputs = [Output("price-chart", "figure"), Output("checklist-strip", "children"),
-               Output("side-panels", "children")]
+    outputs = [
+        Output("price-chart", "figure"),
+        Output("checklist-strip", "children"),
+        Output("side-panels", "children"),
+    ]
     if page.can_execute:
         outputs += [Output("execute", "children"), Output("execute", "disabled"), Output("execute", "style")]
 
@@ -98,7 +131,7 @@ def create_app(page: PageSpec, warehouse: SchemaTarget, *, user: str | None = No
         overlay = load_overlay(backend, page)
         asof = parse_day(asof_text) or (overlay.dates[-1] if overlay.dates else None)
         if asof is None:  # an empty or unreadable view: say so, draw nothing
-            out = [{"layout": {"title": {"text": _status_text(overlay, page)}}}, [], []]
+            out: list[Any] = [{"layout": {"title": {"text": _status_text(overlay, page)}}}, [], []]
             return (*out, "EXECUTE · no checklist", True, _button_style(None)) if page.can_execute else tuple(out)
         frame = overlay.upto(asof)
         row = overlay.row(asof)
@@ -113,6 +146,7 @@ def create_app(page: PageSpec, warehouse: SchemaTarget, *, user: str | None = No
         return tuple(out)
 
     if page.can_execute:
+
         @app.callback(Output("ticket-status", "children"), Input("execute", "n_clicks"), Input("asof", "value"))
         def _execute(n_clicks: int | None, asof_text: str | None):
             """A press records the date's ticket once; any later press returns the stored one."""
@@ -145,20 +179,27 @@ def _status_text(overlay: Overlay, page: PageSpec) -> str:
     if overlay.error:
         return overlay.error
     if overlay.frame.height == 0:
-        return (f"{page.view} holds no rows yet: materialize the {page.symbol} assets "
-                "(make demo, or backfill from the Dagster UI).")
+        return (
+            f"{page.view} holds no rows yet: materialize the {page.symbol} assets "
+            "(make demo, or backfill from the Dagster UI)."
+        )
     return ""
 
 
 def _execute_block(page: PageSpec, who: str) -> html.Div:
     if not page.can_execute:
         return html.Div(id="execute-block")
-    return html.Div(id="execute-block", style={"display": "flex", "alignItems": "center", "gap": "16px"}, children=[
-        html.Button("EXECUTE", id="execute", n_clicks=0, style=_button_style(None)),
-        html.Div(id="ticket-status", style={"fontSize": "13px"}),
-        html.Span(f"procurement ticket, not a trade · recorded as {who}",
-                  style={"color": "#888", "fontSize": "11px"}),
-    ])
+    return html.Div(
+        id="execute-block",
+        style={"display": "flex", "alignItems": "center", "gap": "16px"},
+        children=[
+            html.Button("EXECUTE", id="execute", n_clicks=0, style=_button_style(None)),
+            html.Div(id="ticket-status", style={"fontSize": "13px"}),
+            html.Span(
+                f"procurement ticket, not a trade · recorded as {who}", style={"color": "#888", "fontSize": "11px"}
+            ),
+        ],
+    )
 
 
 def _tranche(row: dict | None) -> str:
@@ -169,45 +210,84 @@ def _tranche(row: dict | None) -> str:
 def _button_style(verdict) -> dict:
     """Green for a full tranche, amber for partial, grey for no-go or no checklist."""
     color = {"EXECUTE": COLORS["pass"], "PARTIAL": COLORS["warn"], "WAIT": "#6b6b6b"}.get(str(verdict), "#c8c8c8")
-    return {"fontWeight": "bold", "padding": "8px 18px", "fontSize": "14px", "borderRadius": "4px", "whiteSpace": "nowrap",
-            "border": f"1px solid {color}", "background": color, "color": "white",
-            "cursor": "pointer" if verdict is not None else "not-allowed"}
+    return {
+        "fontWeight": "bold",
+        "padding": "8px 18px",
+        "fontSize": "14px",
+        "borderRadius": "4px",
+        "whiteSpace": "nowrap",
+        "border": f"1px solid {color}",
+        "background": color,
+        "color": "white",
+        "cursor": "pointer" if verdict is not None else "not-allowed",
+    }
 
 
 def _light(column: str, label: str, raw) -> html.Div:
     if raw is None:
         state, text = "na", "n/a"
     elif column == "check_budget_risk":
-        state, text = {"aggressive": ("pass", "aggressive"), "partial": ("warn", "partial"),
-                       "defer": ("fail", "defer"), "unset": ("fail", "cap unset")}.get(str(raw), ("na", str(raw)))
+        state, text = {
+            "aggressive": ("pass", "aggressive"),
+            "partial": ("warn", "partial"),
+            "defer": ("fail", "defer"),
+            "unset": ("fail", "cap unset"),
+        }.get(str(raw), ("na", str(raw)))
     else:
         state, text = ("pass", "pass") if raw else ("fail", "fail")
-    return html.Div(id=f"light-{column}", className=f"light light-{state}", title=f"{label}: {text}", style={
-        "display": "flex", "alignItems": "center", "gap": "6px", "padding": "4px 10px",
-        "border": "1px solid #ddd", "borderRadius": "14px", "fontSize": "13px",
-    }, children=[
-        html.Span(style={"width": "12px", "height": "12px", "borderRadius": "50%",
-                         "background": COLORS[state], "display": "inline-block"}),
-        html.Span(label, style={"fontWeight": "600"}),
-        html.Span(text, style={"color": "#555"}),
-    ])
+    return html.Div(
+        id=f"light-{column}",
+        className=f"light light-{state}",
+        title=f"{label}: {text}",
+        style={
+            "display": "flex",
+            "alignItems": "center",
+            "gap": "6px",
+            "padding": "4px 10px",
+            "border": "1px solid #ddd",
+            "borderRadius": "14px",
+            "fontSize": "13px",
+        },
+        children=[
+            html.Span(
+                style={
+                    "width": "12px",
+                    "height": "12px",
+                    "borderRadius": "50%",
+                    "background": COLORS[state],
+                    "display": "inline-block",
+                }
+            ),
+            html.Span(label, style={"fontWeight": "600"}),
+            html.Span(text, style={"color": "#555"}),
+        ],
+    )
 
 
 def checklist_strip(row: dict | None, page: PageSpec) -> list:
     lights = [_light(c, label, value(row, c)) for c, label in CHECKS]
     verdict, passed = value(row, "verdict"), value(row, "checks_passed")
     if verdict is None:
-        summary = ("Checklist: n/a (procurement-only)" if not page.can_execute
-                   else "Checklist: n/a — no entry checklist stored for this date")
+        summary = (
+            "Checklist: n/a (procurement-only)"
+            if not page.can_execute
+            else "Checklist: n/a — no entry checklist stored for this date"
+        )
     else:
-        summary = (f"{VERDICT_TEXT.get(str(verdict), str(verdict))} · "
-                   f"{passed if passed is not None else 'n/a'}/6 checks · tranche {_tranche(row)}")
+        summary = (
+            f"{VERDICT_TEXT.get(str(verdict), str(verdict))} · "
+            f"{passed if passed is not None else 'n/a'}/6 checks · tranche {_tranche(row)}"
+        )
     why = value(row, "rationale")
     return [
         html.Div(lights, id="lights", style={"display": "flex", "gap": "8px", "flexWrap": "wrap"}),
-        html.Div([html.Span(summary, id="verdict", style={"fontWeight": "bold", "marginRight": "16px"}),
-                  html.Span(f"Why: {why}" if why else "Why: n/a", id="rationale")],
-                 style={"marginTop": "6px", "fontSize": "14px"}),
+        html.Div(
+            [
+                html.Span(summary, id="verdict", style={"fontWeight": "bold", "marginRight": "16px"}),
+                html.Span(f"Why: {why}" if why else "Why: n/a", id="rationale"),
+            ],
+            style={"marginTop": "6px", "fontSize": "14px"},
+        ),
     ]
 
 
@@ -230,17 +310,32 @@ def side_panels(row: dict | None, page: PageSpec, asof: dt.date) -> list:
     p50 = value(row, "p50_prediction")
     return [
         html.Div(id="gamma-panel", children=[html.B(f"Gamma ({asof})"), html.Ul(gamma_lines)]),
-        html.Div(id="force-panel", children=[
-            html.B(f"Force lines: last {page.force_horizon} forecast ({asof})"),
-            html.Ul([html.Li(t) for t in forces] or [html.Li("n/a (no force lines stored)")]),
-            html.Div(f"P50 {1e4 * p50:+.0f} bps (log return)" if p50 is not None else "",
-                     style={"color": "#666"}),
-        ]),
-        html.Div(id="band-panel", children=[html.B(f"Pinball bands ({asof})"), html.Ul([
-            html.Li(f"{h}: " + " · ".join(
-                f"{q.upper()} {fmt_price(value(row, f'band_{h}_{q}'), tick)}" for q in ("p10", "p50", "p90")))
-            for h in page.band_horizons
-        ])]),
+        html.Div(
+            id="force-panel",
+            children=[
+                html.B(f"Force lines: last {page.force_horizon} forecast ({asof})"),
+                html.Ul([html.Li(t) for t in forces] or [html.Li("n/a (no force lines stored)")]),
+                html.Div(f"P50 {1e4 * p50:+.0f} bps (log return)" if p50 is not None else "", style={"color": "#666"}),
+            ],
+        ),
+        html.Div(
+            id="band-panel",
+            children=[
+                html.B(f"Pinball bands ({asof})"),
+                html.Ul(
+                    [
+                        html.Li(
+                            f"{h}: "
+                            + " · ".join(
+                                f"{q.upper()} {fmt_price(value(row, f'band_{h}_{q}'), tick)}"
+                                for q in ("p10", "p50", "p90")
+                            )
+                        )
+                        for h in page.band_horizons
+                    ]
+                ),
+            ],
+        ),
     ]
 
 
@@ -248,9 +343,11 @@ def _ticket_text(ticket: dict, *, repeat: bool = False) -> str:
     at = ticket["requested_at"]
     when = at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if isinstance(at, dt.datetime) else str(at)
     tranche = ticket.get("tranche_pct")
-    text = (f"Ticket {ticket['ticket_id']}: {ticket.get('verdict')} "
-            f"({'n/a' if tranche is None else f'{tranche:.0f}%'} tranche) recorded by {ticket['requested_by']} "
-            f"at {when}.")
+    text = (
+        f"Ticket {ticket['ticket_id']}: {ticket.get('verdict')} "
+        f"({'n/a' if tranche is None else f'{tranche:.0f}%'} tranche) recorded by {ticket['requested_by']} "
+        f"at {when}."
+    )
     if repeat:
         text += " Already recorded: later presses leave it unchanged."
     return text
@@ -263,8 +360,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--mes", action="store_true", help="serve the private MES cockpit instead")
     parser.add_argument("--port", type=int, default=None, help="port (default 8050 procurement, 8051 MES)")
-    parser.add_argument("--host", default=os.environ.get("MES_DASHBOARD_HOST", "127.0.0.1"),
-                        help="interface to bind (default 127.0.0.1)")
+    parser.add_argument(
+        "--host",
+        default=os.environ.get("MES_DASHBOARD_HOST", "127.0.0.1"),
+        help="interface to bind (default 127.0.0.1)",
+    )
     args = parser.parse_args(argv)
     page = PAGES["mes" if args.mes else "procurement"]
     # Only this page's audience: the procurement process never builds a private backend.

@@ -10,6 +10,7 @@ import datetime as dt
 import logging
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 
@@ -43,9 +44,7 @@ class Overlay:
 def load_overlay(backend: WarehouseBackend, page: PageSpec) -> Overlay:
     """Every row of the page's view for its symbol, oldest first."""
     try:
-        frame = backend.read(
-            query(page.overlay_query), {"symbol": page.symbol}
-        )
+        frame = backend.read(query(page.overlay_query), {"symbol": page.symbol})
     except Exception as exc:  # a missing view or an unreachable warehouse is shown, not hidden
         log.warning("cannot read %s: %s", page.view, exc)
         return Overlay(pl.DataFrame(), error=f"cannot read {page.view}: {exc}")
@@ -62,8 +61,8 @@ def parse_day(text: str | None) -> dt.date | None:
         return None
 
 
-def value(row: dict | None, column: str) -> float | str | bool | None:
-    """A cell of a view row; absent columns and NaN read as None (never as 0)."""
+def value(row: dict | None, column: str) -> Any:
+    """A cell of a view row (its column's type); absent columns and NaN read as None (never as 0)."""
     if row is None:
         return None
     v = row.get(column)
@@ -84,5 +83,3 @@ def fmt_price(v: float | None, tick: float) -> str:
 
 def fmt_pct(v: float | None, digits: int = 0) -> str:
     return "n/a" if v is None else f"{100 * v:.{digits}f}%"
-
-

@@ -43,8 +43,9 @@ HEIGHT, TOP, BOTTOM = 600, 70, 40
 BADGE_GAP_PX = 15
 
 
-def price_figure(frame: pl.DataFrame, page: PageSpec, asof: dt.date, *, show_fib: bool,
-                 window: str = "6m") -> go.Figure:
+def price_figure(
+    frame: pl.DataFrame, page: PageSpec, asof: dt.date, *, show_fib: bool, window: str = "6m"
+) -> go.Figure:
     """The main chart for the rows up to ``asof`` (``frame`` is already cut there), last ``window``."""
     days = WINDOWS.get(window, WINDOWS["6m"])
     row = frame.row(frame.height - 1, named=True) if frame.height else None
@@ -54,11 +55,16 @@ def price_figure(frame: pl.DataFrame, page: PageSpec, asof: dt.date, *, show_fib
     tick = page.instrument.tick_size
     dates = frame["date"].to_list()
     _add_bands(fig, frame, page, dates)
-    fig.add_trace(go.Scatter(
-        x=dates, y=_col(frame, "close"), name=f"{page.symbol} close", mode="lines",
-        line={"color": "#111111", "width": 1.6},
-        hovertemplate=f"%{{x|%Y-%m-%d}} close %{{y:.{tick_decimals(tick)}f}}<extra></extra>",
-    ))
+    fig.add_trace(
+        go.Scatter(
+            x=dates,
+            y=_col(frame, "close"),
+            name=f"{page.symbol} close",
+            mode="lines",
+            line={"color": "#111111", "width": 1.6},
+            hovertemplate=f"%{{x|%Y-%m-%d}} close %{{y:.{tick_decimals(tick)}f}}<extra></extra>",
+        )
+    )
     badges: list[tuple[float, str, str]] = []
     _add_gamma(fig, frame, row, page, dates, badges)
     if show_fib:
@@ -73,26 +79,40 @@ def price_figure(frame: pl.DataFrame, page: PageSpec, asof: dt.date, *, show_fib
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.01, "x": 0, "font": {"size": 11}},
         annotations=_place_badges(badges, y_range),
         uirevision=f"{page.key}-{asof}-{window}",
-        yaxis={"title": f"{page.symbol} ({page.instrument.price_unit})", "side": "left",
-               "range": list(y_range) if y_range else None},
+        yaxis={
+            "title": f"{page.symbol} ({page.instrument.price_unit})",
+            "side": "left",
+            "range": list(y_range) if y_range else None,
+        },
         xaxis={"range": [dates[0], asof + dt.timedelta(days=2)] if dates else None},
     )
     if has_force:
         scale = value(row, "plot_scale")
         span = 1e4 * scale if scale else None
-        fig.update_layout(yaxis2={
-            "title": {"text": f"force lines, bps of P50 ({page.force_horizon})", "font": {"size": 11}},
-            "overlaying": "y", "side": "right", "tickmode": "auto",
-            "range": [-span, span] if span else None, "showgrid": False, "zeroline": True,
-            "zerolinecolor": "#dddddd",
-        })
+        fig.update_layout(
+            yaxis2={
+                "title": {"text": f"force lines, bps of P50 ({page.force_horizon})", "font": {"size": 11}},
+                "overlaying": "y",
+                "side": "right",
+                "tickmode": "auto",
+                "range": [-span, span] if span else None,
+                "showgrid": False,
+                "zeroline": True,
+                "zerolinecolor": "#dddddd",
+            }
+        )
     return fig
 
 
 def _price_range(fig: go.Figure) -> tuple[float, float] | None:
     """The left axis spans what is drawn on it (the window's prices, bands and levels), padded 3%."""
-    ys = [y for trace in fig.data if getattr(trace, "yaxis", None) in (None, "y")
-          for y in (trace.y or ()) if y is not None]
+    ys = [
+        y
+        for trace in fig.data
+        if getattr(trace, "yaxis", None) in (None, "y")
+        for y in (trace.y or ())
+        if y is not None
+    ]
     if not ys:
         return None
     lo, hi = min(ys), max(ys)
@@ -113,10 +133,20 @@ def _place_badges(badges: list[tuple[float, str, str]], y_range: tuple[float, fl
         placed.append(py if not placed else max(py, placed[-1] + BADGE_GAP_PX))
     return [
         {
-            "x": 1.0, "xref": "paper", "xanchor": "left", "xshift": 64, "y": y, "yref": "y",
-            "yshift": shifted - (y - lo) * px_per_unit, "text": text, "showarrow": False,
-            "font": {"size": 10, "color": color}, "bgcolor": "rgba(255,255,255,0.9)", "bordercolor": color,
-            "borderwidth": 1, "borderpad": 2,
+            "x": 1.0,
+            "xref": "paper",
+            "xanchor": "left",
+            "xshift": 64,
+            "y": y,
+            "yref": "y",
+            "yshift": shifted - (y - lo) * px_per_unit,
+            "text": text,
+            "showarrow": False,
+            "font": {"size": 10, "color": color},
+            "bgcolor": "rgba(255,255,255,0.9)",
+            "bordercolor": color,
+            "borderwidth": 1,
+            "borderpad": 2,
         }
         for (y, text, color), shifted in zip(ordered, placed, strict=True)
     ]
@@ -131,37 +161,76 @@ def _add_bands(fig: go.Figure, frame: pl.DataFrame, page: PageSpec, dates: list)
         rgb = BAND_COLORS.get(h, "31, 119, 180")
         group = f"band_{h}"
         for lo, hi, alpha, label in (("p10", "p90", 0.12, "P10–P90"), ("p25", "p75", 0.22, "P25–P75")):
-            fig.add_trace(go.Scatter(
-                x=dates, y=_col(frame, cols[lo]), mode="lines", line={"width": 0}, showlegend=False,
-                legendgroup=group, hoverinfo="skip", name=f"{h} {lo}",
-            ))
-            fig.add_trace(go.Scatter(
-                x=dates, y=_col(frame, cols[hi]), mode="lines", line={"width": 0}, fill="tonexty",
-                fillcolor=f"rgba({rgb}, {alpha})", legendgroup=group, showlegend=lo == "p10",
-                name=f"{h} pinball band" if lo == "p10" else f"{h} band {label}",
-                customdata=list(zip(_col(frame, cols[lo]), _col(frame, cols[hi]), strict=True)),
-                hovertemplate=f"{h} forecast {label}: %{{customdata[0]:.2f}}–%{{customdata[1]:.2f}}<extra></extra>",
-            ))
-        fig.add_trace(go.Scatter(
-            x=dates, y=_col(frame, cols["p50"]), mode="lines", legendgroup=group, name=f"{h} P50", showlegend=False,
-            line={"color": f"rgb({rgb})", "width": 1, "dash": "dot"},
-            hovertemplate=f"{h} forecast P50: %{{y:.2f}}<extra></extra>",
-        ))
+            fig.add_trace(
+                go.Scatter(
+                    x=dates,
+                    y=_col(frame, cols[lo]),
+                    mode="lines",
+                    line={"width": 0},
+                    showlegend=False,
+                    legendgroup=group,
+                    hoverinfo="skip",
+                    name=f"{h} {lo}",
+                )
+            )
+            fig.add_trace(
+                go.Scatter(
+                    x=dates,
+                    y=_col(frame, cols[hi]),
+                    mode="lines",
+                    line={"width": 0},
+                    fill="tonexty",
+                    fillcolor=f"rgba({rgb}, {alpha})",
+                    legendgroup=group,
+                    showlegend=lo == "p10",
+                    name=f"{h} pinball band" if lo == "p10" else f"{h} band {label}",
+                    customdata=list(zip(_col(frame, cols[lo]), _col(frame, cols[hi]), strict=True)),
+                    hovertemplate=f"{h} forecast {label}: %{{customdata[0]:.2f}}–%{{customdata[1]:.2f}}<extra></extra>",
+                )
+            )
+        fig.add_trace(
+            go.Scatter(
+                x=dates,
+                y=_col(frame, cols["p50"]),
+                mode="lines",
+                legendgroup=group,
+                name=f"{h} P50",
+                showlegend=False,
+                line={"color": f"rgb({rgb})", "width": 1, "dash": "dot"},
+                hovertemplate=f"{h} forecast P50: %{{y:.2f}}<extra></extra>",
+            )
+        )
 
 
-def _add_gamma(fig: go.Figure, frame: pl.DataFrame, row: dict | None, page: PageSpec, dates: list,
-               badges: list[tuple[float, str, str]]) -> None:
+def _add_gamma(
+    fig: go.Figure,
+    frame: pl.DataFrame,
+    row: dict | None,
+    page: PageSpec,
+    dates: list,
+    badges: list[tuple[float, str, str]],
+) -> None:
     """Zero-gamma line and the two walls as dated series; badges with p_reject at the as-of date."""
     tick = page.instrument.tick_size
-    for column, tag, p_column in GAMMA_TAGS:
+    for column, _tag, p_column in GAMMA_TAGS:
         if not _has(frame, column):
             continue
-        fig.add_trace(go.Scatter(
-            x=dates, y=_col(frame, column), mode="lines", name=GAMMA_NAMES[column], connectgaps=False,
-            line={"color": GAMMA_COLORS[column], "width": 1.4, "dash": "dash" if column == "zero_gamma" else "solid",
-                  "shape": "hv"},
-            hovertemplate=f"{GAMMA_NAMES[column]} %{{y:.2f}}<extra></extra>",
-        ))
+        fig.add_trace(
+            go.Scatter(
+                x=dates,
+                y=_col(frame, column),
+                mode="lines",
+                name=GAMMA_NAMES[column],
+                connectgaps=False,
+                line={
+                    "color": GAMMA_COLORS[column],
+                    "width": 1.4,
+                    "dash": "dash" if column == "zero_gamma" else "solid",
+                    "shape": "hv",
+                },
+                hovertemplate=f"{GAMMA_NAMES[column]} %{{y:.2f}}<extra></extra>",
+            )
+        )
         level = value(row, column)
         if level is None:
             continue
@@ -169,13 +238,15 @@ def _add_gamma(fig: go.Figure, frame: pl.DataFrame, row: dict | None, page: Page
             badge = f"Zero gamma {fmt_price(level, tick)}"
         else:
             p = value(row, p_column)
-            badge = (f"{GAMMA_NAMES[column]} {fmt_price(level, tick)} · "
-                     + (f"p_reject {fmt_pct(p)}" if p is not None else "uncalibrated"))
+            badge = f"{GAMMA_NAMES[column]} {fmt_price(level, tick)} · " + (
+                f"p_reject {fmt_pct(p)}" if p is not None else "uncalibrated"
+            )
         badges.append((level, badge, GAMMA_COLORS[column]))
 
 
-def _add_fib(fig: go.Figure, row: dict | None, page: PageSpec, asof: dt.date, dates: list,
-             badges: list[tuple[float, str, str]]) -> None:
+def _add_fib(
+    fig: go.Figure, row: dict | None, page: PageSpec, asof: dt.date, dates: list, badges: list[tuple[float, str, str]]
+) -> None:
     """The current leg's ladder (the as-of row) with each rung's tap probabilities beside it."""
     if row is None or not dates:
         return
@@ -187,11 +258,17 @@ def _add_fib(fig: go.Figure, row: dict | None, page: PageSpec, asof: dt.date, da
         if level is None:
             continue
         taps = tap_text(row, page, tag)
-        fig.add_trace(go.Scatter(
-            x=[x0, asof], y=[level, level], mode="lines", name=f"Fib {label}", showlegend=False,
-            line={"color": FIB_COLOR, "width": 1, "dash": "dashdot" if tag.startswith("ext") else "solid"},
-            hovertemplate=f"Fib {label} ({leg or 'n/a'} leg) {fmt_price(level, tick)} · tap {taps}<extra></extra>",
-        ))
+        fig.add_trace(
+            go.Scatter(
+                x=[x0, asof],
+                y=[level, level],
+                mode="lines",
+                name=f"Fib {label}",
+                showlegend=False,
+                line={"color": FIB_COLOR, "width": 1, "dash": "dashdot" if tag.startswith("ext") else "solid"},
+                hovertemplate=f"Fib {label} ({leg or 'n/a'} leg) {fmt_price(level, tick)} · tap {taps}<extra></extra>",
+            )
+        )
         badges.append((level, f"Fib {label} {fmt_price(level, tick)} · tap {taps}", FIB_COLOR))
 
 
@@ -208,14 +285,24 @@ def _add_force_lines(fig: go.Figure, frame: pl.DataFrame, page: PageSpec, dates:
             [None if r is None else 1e4 * r, None if p is None else 1e4 * p]
             for r, p in zip(_col(frame, raw), p50, strict=True)
         ]
-        fig.add_trace(go.Scatter(
-            x=dates, y=y, yaxis="y2", mode="lines", name=f"{label} force", legendgroup="force",
-            line={"color": FORCE_COLORS[group], "width": 1}, opacity=0.8,
-            customdata=custom,
-            hovertemplate=(f"{label} contributed %{{customdata[0]:+.0f}} bps to P50 "
-                           f"(P50 %{{customdata[1]:+.0f}} bps, {page.force_horizon}); "
-                           f"7-day EMA %{{y:+.1f}} bps<extra></extra>"),
-        ))
+        fig.add_trace(
+            go.Scatter(
+                x=dates,
+                y=y,
+                yaxis="y2",
+                mode="lines",
+                name=f"{label} force",
+                legendgroup="force",
+                line={"color": FORCE_COLORS[group], "width": 1},
+                opacity=0.8,
+                customdata=custom,
+                hovertemplate=(
+                    f"{label} contributed %{{customdata[0]:+.0f}} bps to P50 "
+                    f"(P50 %{{customdata[1]:+.0f}} bps, {page.force_horizon}); "
+                    f"7-day EMA %{{y:+.1f}} bps<extra></extra>"
+                ),
+            )
+        )
         drawn = True
     return drawn
 

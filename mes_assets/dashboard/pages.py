@@ -46,20 +46,20 @@ class PageSpec:
     key: Literal["procurement", "mes"]
     title: str
     instrument: InstrumentSpec
-    view: str                      # the only overlay it reads
-    overlay_query: str             # the named query reading it (mes_assets/sql/queries/)
+    view: str  # the only overlay it reads
+    overlay_query: str  # the named query reading it (mes_assets/sql/queries/)
     band_horizons: tuple[str, ...]  # band_<h>_p10..p90 columns, widest horizon last
-    tap_horizons: tuple[str, ...]   # tap_<h>_<tag> columns
-    force_horizon: str              # horizon the force lines explain
+    tap_horizons: tuple[str, ...]  # tap_<h>_<tag> columns
+    force_horizon: str  # horizon the force lines explain
     default_port: int
-    can_execute: bool               # EXECUTE records procurement tickets (procurement only)
+    can_execute: bool  # EXECUTE records procurement tickets (procurement only)
 
     @property
     def symbol(self) -> str:
         return self.instrument.symbol
 
     @property
-    def audience(self) -> str:
+    def audience(self) -> Literal["shared", "private"]:
         return self.instrument.audience
 
 

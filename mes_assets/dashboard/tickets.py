@@ -49,8 +49,18 @@ SCHEMA: dict[str, pl.DataType] = {
     "source": pl.String(),
     "app_version": pl.String(),
 }
-_COPIED = ("verdict", "tranche_pct", "checks_passed", "check_model_health", "check_regime_valid",
-           "check_budget_risk", "check_confluence", "check_positioning", "check_vol_sanity", "rationale")
+_COPIED = (
+    "verdict",
+    "tranche_pct",
+    "checks_passed",
+    "check_model_health",
+    "check_regime_valid",
+    "check_budget_risk",
+    "check_confluence",
+    "check_positioning",
+    "check_vol_sanity",
+    "rationale",
+)
 
 _LOCK = threading.Lock()
 

@@ -1,18 +1,18 @@
 """Shared plumbing for assets that replace a (date range, key) slice of one table."""
 
-
 import datetime as dt
 from collections.abc import Mapping
+from typing import Any
 
 import dagster as dg
 import polars as pl
 
-from mes_assets.instruments import InstrumentSpec
 from mes_assets.defs.partitions import trading_day_partitions
+from mes_assets.instruments import InstrumentSpec
 from mes_assets.warehouse.base import WarehouseBackend
 from mes_assets.warehouse.queries import query
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def now_utc() -> dt.datetime:
@@ -24,9 +24,7 @@ def instrument_warehouse(context: dg.AssetExecutionContext, spec: InstrumentSpec
     return getattr(context.resources, spec.warehouse_key).ensure_schema()
 
 
-def read_sessions(
-    warehouse: WarehouseBackend, symbol: str, start: dt.date, end: dt.date
-) -> pl.DataFrame:
+def read_sessions(warehouse: WarehouseBackend, symbol: str, start: dt.date, end: dt.date) -> pl.DataFrame:
     return warehouse.read(
         query("exchange_sessions_between"),
         {"symbol": symbol, "start_date": start, "end_date": end},
@@ -45,10 +43,10 @@ def slice_metadata(
     end: dt.date,
     status_counts: Mapping[str, int],
     extra: Mapping[str, object] | None = None,
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """Row count, schema, range and per-status date counts, as every slice asset reports them."""
     status = ", ".join(f"{k}={v}" for k, v in sorted(status_counts.items()) if v) or "no dates"
-    metadata: dict[str, object] = {
+    metadata: dict[str, Any] = {
         "table": table,
         "dagster/row_count": frame.height,
         "date_range": f"{start.isoformat()}..{end.isoformat()}",

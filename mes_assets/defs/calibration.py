@@ -3,10 +3,10 @@
 import dagster as dg
 
 from mes_assets.defs._slices import instrument_warehouse, now_utc
-from mes_assets.market.calendars import exchange_sessions
-from mes_assets.levels.k_calibration import RULE, TABLE, calibrate, curve_text
-from mes_assets.levels.fibonacci import RTH_BARS_SQL
 from mes_assets.instruments import InstrumentSpec
+from mes_assets.levels.fibonacci import RTH_BARS_SQL
+from mes_assets.levels.k_calibration import RULE, TABLE, calibrate, curve_text
+from mes_assets.market.calendars import exchange_sessions
 from mes_assets.warehouse.sql_files import read_sql
 
 

@@ -3,15 +3,14 @@
 Public data may flow into the private warehouse; nothing flows the other way.
 """
 
-
 import datetime as dt
 
 import dagster as dg
 import polars as pl
 
 from mes_assets.defs._slices import now_utc, slice_metadata, weekdays
-from mes_assets.instruments import INSTRUMENTS
 from mes_assets.defs.partitions import partition_dates, trading_day_partitions
+from mes_assets.instruments import INSTRUMENTS
 
 FRED_SERIES = ("VIXCLS", "DGS2", "DGS10")
 FRED_TABLE = "raw_intelligence.sentiment_daily"
@@ -46,18 +45,18 @@ def fred_sentiment_daily(context: dg.AssetExecutionContext) -> dg.MaterializeRes
     fred = context.resources.recorded_data.fred()
     frames = []
     for series_id in FRED_SERIES:
-        frame = fred.series(series_id, start, end).with_columns(
-            pl.lit(now_utc()).cast(pl.Datetime("us", "UTC")).alias("ingested_at")
-        ).select("date", "series_id", "value", "source", "ingested_at")
+        frame = (
+            fred.series(series_id, start, end)
+            .with_columns(pl.lit(now_utc()).cast(pl.Datetime("us", "UTC")).alias("ingested_at"))
+            .select("date", "series_id", "value", "source", "ingested_at")
+        )
         _write_everywhere(context, FRED_TABLE, frame, start, end, series_id, "series_id")
         frames.append(frame)
     everything = pl.concat(frames)
     missing = everything.filter(pl.col("value").is_null()).height
     counts = {"weekdays": len(weekdays(start, end))}
     extra = {"missing_values": missing, "series": ", ".join(FRED_SERIES)}
-    return dg.MaterializeResult(
-        metadata=slice_metadata(FRED_TABLE, everything, start, end, counts, extra)
-    )
+    return dg.MaterializeResult(metadata=slice_metadata(FRED_TABLE, everything, start, end, counts, extra))
 
 
 @driver_asset
@@ -82,6 +81,4 @@ def cftc_cot(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     everything = pl.concat(frames, how="vertical_relaxed")
     counts = {"weekdays": len(weekdays(start, end))}
     extra = {"markets": ", ".join(COT_MARKETS), "reports": everything.height}
-    return dg.MaterializeResult(
-        metadata=slice_metadata(COT_TABLE, everything, start, end, counts, extra)
-    )
+    return dg.MaterializeResult(metadata=slice_metadata(COT_TABLE, everything, start, end, counts, extra))

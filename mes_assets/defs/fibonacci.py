@@ -4,20 +4,20 @@ import dagster as dg
 import polars as pl
 
 from mes_assets.defs._slices import (
+    calibrated_spec,
     family_asset,
     family_key,
     instrument_warehouse,
     slice_metadata,
     weekdays,
 )
-from mes_assets.market.calendars import exchange_sessions
-from mes_assets.defs._slices import calibrated_spec
+from mes_assets.defs.partitions import partition_dates
+from mes_assets.instruments import InstrumentSpec
 from mes_assets.levels.checks import fib_level_violations, leg_dir_mismatches
 from mes_assets.levels.fibonacci import RTH_BARS_SQL, compute_fib_levels
-from mes_assets.instruments import InstrumentSpec
-from mes_assets.defs.partitions import partition_dates
-from mes_assets.warehouse.sql_files import read_sql
+from mes_assets.market.calendars import exchange_sessions
 from mes_assets.warehouse.queries import query
+from mes_assets.warehouse.sql_files import read_sql
 
 TABLE = "signals.fib_levels"
 CHECKS = (
@@ -40,8 +40,11 @@ def _check_results(stored: pl.DataFrame, bars: pl.DataFrame) -> list[dg.AssetChe
         dg.AssetCheckResult(
             check_name=name,
             passed=bool(failures[name].is_empty()),
-            metadata={"rows_checked": stored.height, "failing_rows": failures[name].height,
-                      "first_failing_dates": ", ".join(str(d) for d in failures[name]["date"].head(5))},
+            metadata={
+                "rows_checked": stored.height,
+                "failing_rows": failures[name].height,
+                "first_failing_dates": ", ".join(str(d) for d in failures[name]["date"].head(5)),
+            },
         )
         for name in CHECKS
     ]
@@ -51,7 +54,10 @@ def build_fib_asset(spec: InstrumentSpec, upstream: list[dg.AssetsDefinition]) -
     key = family_key(spec, "fib_levels")
 
     @family_asset(
-        spec, "fib_levels", kinds={"bigquery", "numba"}, deps=upstream,
+        spec,
+        "fib_levels",
+        kinds={"bigquery", "numba"},
+        deps=upstream,
         check_specs=[dg.AssetCheckSpec(name, asset=key) for name in CHECKS],
         description=(
             f"{spec.symbol} Fibonacci ladder of the last confirmed zig-zag leg "
@@ -83,8 +89,7 @@ def build_fib_asset(spec: InstrumentSpec, upstream: list[dg.AssetsDefinition]) -
         if run.rows.height:
             last = run.rows.row(-1, named=True)
             extra["last_leg"] = (
-                f"{last['leg_dir']} {last['anchor_low']}-{last['anchor_high']} "
-                f"confirmed {last['confirmed_at']}"
+                f"{last['leg_dir']} {last['anchor_low']}-{last['anchor_high']} confirmed {last['confirmed_at']}"
             )
         return dg.MaterializeResult(
             metadata=slice_metadata(TABLE, run.rows, start, end, run.counts(), extra),

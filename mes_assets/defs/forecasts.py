@@ -3,19 +3,18 @@
 import dagster as dg
 import polars as pl
 
-from mes_assets.defs._slices import family_asset, family_key, instrument_warehouse, now_utc
+from mes_assets.defs._slices import calibrated_spec, family_asset, family_key, instrument_warehouse, now_utc
 from mes_assets.defs.market_data import bars_asset_name
-from mes_assets.market.calendars import exchange_sessions
-from mes_assets.defs._slices import calibrated_spec
-from mes_assets.levels.fibonacci import RTH_BARS_SQL
-from mes_assets.forecast.tables import forecast_tables, intraday_forecast_tables
-from mes_assets.features.intraday import intraday_features
-from mes_assets.horizons import horizon as horizon_of
-from mes_assets.warehouse.sql_files import read_sql
-from mes_assets.forecast.model_health import model_health, realised_outcomes
-from mes_assets.instruments import InstrumentSpec
 from mes_assets.defs.partitions import partition_dates, trading_day_partitions
+from mes_assets.features.intraday import intraday_features
+from mes_assets.forecast.model_health import model_health, realised_outcomes
+from mes_assets.forecast.tables import forecast_tables, intraday_forecast_tables
+from mes_assets.horizons import horizon as horizon_of
+from mes_assets.instruments import InstrumentSpec
+from mes_assets.levels.fibonacci import RTH_BARS_SQL
+from mes_assets.market.calendars import exchange_sessions
 from mes_assets.warehouse.queries import query
+from mes_assets.warehouse.sql_files import read_sql
 
 HEALTH_TABLE = "predictions.model_metrics"
 TABLES = {
@@ -39,8 +38,13 @@ def build_forecast_assets(spec: InstrumentSpec, features_asset: dg.AssetsDefinit
     @dg.multi_asset(
         name=f"{spec.key_prefix}_quantile_model",
         specs=[
-            dg.AssetSpec(key, deps=[features_asset, *_intraday_inputs(spec)], group_name=spec.key_prefix,
-                         kinds={"bigquery", "xgboost"}, description=f"{spec.symbol}: {TABLES[name]}")
+            dg.AssetSpec(
+                key,
+                deps=[features_asset, *_intraday_inputs(spec)],
+                group_name=spec.key_prefix,
+                kinds={"bigquery", "xgboost"},
+                description=f"{spec.symbol}: {TABLES[name]}",
+            )
             for name, key in keys.items()
         ],
         partitions_def=trading_day_partitions,
@@ -53,15 +57,17 @@ def build_forecast_assets(spec: InstrumentSpec, features_asset: dg.AssetsDefinit
         start, end = partition_dates(context)
         warehouse = instrument_warehouse(context, spec)
         features = warehouse.read(
-            query("master_features_through"), {"symbol": spec.symbol, "end_date": end},
+            query("master_features_through"),
+            {"symbol": spec.symbol, "end_date": end},
         )
-        frames = {name: [] for name in TABLES}
+        frames: dict[str, list[pl.DataFrame]] = {name: [] for name in TABLES}
         crossing = {}
         stamp = now_utc()
         origins = None
         if any(horizon_of(h).is_intraday for h in spec.mc_horizons):
-            bars = warehouse.read(read_sql(RTH_BARS_SQL["5m"]), {
-                "symbol": spec.symbol, "start_date": spec.history_start, "end_date": end})
+            bars = warehouse.read(
+                read_sql(RTH_BARS_SQL["5m"]), {"symbol": spec.symbol, "start_date": spec.history_start, "end_date": end}
+            )
             k = calibrated_spec(spec, warehouse).zigzag_k
             sessions = exchange_sessions(spec, spec.history_start, end)["date"].to_list()
             origins = intraday_features(bars, features, k, sessions) if bars.height else None
@@ -82,9 +88,12 @@ def build_forecast_assets(spec: InstrumentSpec, features_asset: dg.AssetsDefinit
             warehouse.replace_slice(table, frame, start=start, end=end, symbol=spec.symbol)
             yield dg.MaterializeResult(
                 asset_key=keys[name],
-                metadata={"table": table, "dagster/row_count": frame.height,
-                          "horizons": ", ".join(crossing) or "none (no features or bars yet)",
-                          "crossing_rate_before_repair": str(crossing)},
+                metadata={
+                    "table": table,
+                    "dagster/row_count": frame.height,
+                    "horizons": ", ".join(crossing) or "none (no features or bars yet)",
+                    "crossing_rate_before_repair": str(crossing),
+                },
             )
 
     return _model
@@ -92,7 +101,9 @@ def build_forecast_assets(spec: InstrumentSpec, features_asset: dg.AssetsDefinit
 
 def build_model_health_asset(spec: InstrumentSpec, forecasts: dg.AssetsDefinition) -> dg.AssetsDefinition:
     @family_asset(
-        spec, "model_health", kinds={"bigquery", "polars"},
+        spec,
+        "model_health",
+        kinds={"bigquery", "polars"},
         deps=[family_key(spec, "pinball_bands")],
         description=f"{spec.symbol} rolling 60-forecast band coverage, pinball loss and Kupiec test.",
     )
@@ -100,24 +111,30 @@ def build_model_health_asset(spec: InstrumentSpec, forecasts: dg.AssetsDefinitio
         start, end = partition_dates(context)
         warehouse = instrument_warehouse(context, spec)
         bands = warehouse.read(
-            query("quantiles_through"), {"symbol": spec.symbol, "end_date": end},
+            query("quantiles_through"),
+            {"symbol": spec.symbol, "end_date": end},
         )
         closes = warehouse.read(
-            query("master_features_closes_through"), {"symbol": spec.symbol, "end_date": end},
+            query("master_features_closes_through"),
+            {"symbol": spec.symbol, "end_date": end},
         )
         bar_closes = None
         if any(horizon_of(h).is_intraday for h in spec.mc_horizons):
-            bar_closes = warehouse.read(read_sql(RTH_BARS_SQL["5m"]), {
-                "symbol": spec.symbol, "start_date": spec.history_start, "end_date": end}).select("bar_end", "close")
+            bar_closes = warehouse.read(
+                read_sql(RTH_BARS_SQL["5m"]), {"symbol": spec.symbol, "start_date": spec.history_start, "end_date": end}
+            ).select("bar_end", "close")
         days = [d for d in closes["date"].to_list() if start <= d <= end]  # sessions with data
         realised = realised_outcomes(bands, closes, bar_closes) if bands.height else bands
         rows = model_health(spec.symbol, realised, days, now_utc()) if realised.height else pl.DataFrame()
         warehouse.replace_slice(HEALTH_TABLE, rows, start=start, end=end, symbol=spec.symbol)
         latest = rows.sort("date").group_by("horizon").last() if rows.height else pl.DataFrame()
-        return dg.MaterializeResult(metadata={
-            "table": HEALTH_TABLE, "dagster/row_count": rows.height,
-            **{f"coverage_80_{r['horizon']}": round(r["coverage_80"], 3) for r in latest.iter_rows(named=True)},
-            **{f"kupiec_p_{r['horizon']}": round(r["kupiec_p_value"], 4) for r in latest.iter_rows(named=True)},
-        })
+        return dg.MaterializeResult(
+            metadata={
+                "table": HEALTH_TABLE,
+                "dagster/row_count": rows.height,
+                **{f"coverage_80_{r['horizon']}": round(r["coverage_80"], 3) for r in latest.iter_rows(named=True)},
+                **{f"kupiec_p_{r['horizon']}": round(r["kupiec_p_value"], 4) for r in latest.iter_rows(named=True)},
+            }
+        )
 
     return _health

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dagster as dg
 
-from mes_assets.instruments import INSTRUMENTS, InstrumentSpec
 from mes_assets.defs.partitions import trading_day_partitions
+from mes_assets.instruments import INSTRUMENTS, InstrumentSpec
 
 DRIVERS_JOB = "drivers_job"
 CALIBRATION_JOB = "zigzag_calibration_job"

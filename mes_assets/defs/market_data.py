@@ -1,6 +1,5 @@
 """market_data.databento_futures_ohlcv_1m / _1d: recorded bars, each assigned to its session."""
 
-
 import datetime as dt
 
 import dagster as dg
@@ -15,13 +14,13 @@ from mes_assets.defs._slices import (
     slice_metadata,
     weekdays,
 )
+from mes_assets.defs.partitions import partition_dates
+from mes_assets.instruments import InstrumentSpec
 from mes_assets.market.bars import (
     assign_minute_bars_to_sessions,
     daily_bars_table_frame,
     minute_bars_table_frame,
 )
-from mes_assets.instruments import InstrumentSpec
-from mes_assets.defs.partitions import partition_dates
 
 
 def bars_asset_name(spec: InstrumentSpec) -> str:
@@ -36,16 +35,14 @@ def _ingest_minute(spec, source, sessions: pl.DataFrame) -> tuple[pl.DataFrame, 
     frame = minute_bars_table_frame(spec, tagged, now_utc())
     extra = {
         "bars_outside_sessions": orphans.height,
-        "bars_outside_sessions_dates": ", ".join(
-            sorted({str(t.date()) for t in orphans["ts_event"].head(50)})
-        ),
+        "bars_outside_sessions_dates": ", ".join(sorted({str(t.date()) for t in orphans["ts_event"].head(50)})),
         "first_bar": str(frame["ts_event"].min()) if frame.height else "none",
         "last_bar": str(frame["ts_event"].max()) if frame.height else "none",
     }
     return frame, extra
 
 
-def _ingest_daily(spec, source, sessions: pl.DataFrame, start: dt.date, end: dt.date):
+def _ingest_daily(spec, source, sessions: pl.DataFrame, start: dt.date, end: dt.date) -> tuple[pl.DataFrame, dict]:
     raw = source.daily_bars(spec.source_symbol, start, end)
     frame, orphans = daily_bars_table_frame(spec, raw, sessions["date"], now_utc())
     extra = {
@@ -65,8 +62,7 @@ def _orphan_check(extra: dict) -> dg.AssetCheckResult:
         check_name=ORPHAN_CHECK,
         passed=orphans == 0,
         severity=dg.AssetCheckSeverity.WARN,
-        metadata={"bars_outside_sessions": orphans,
-                  "dates": str(extra.get("bars_outside_sessions_dates", ""))},
+        metadata={"bars_outside_sessions": orphans, "dates": str(extra.get("bars_outside_sessions_dates", ""))},
     )
 
 
@@ -74,13 +70,19 @@ def build_bars_asset(spec: InstrumentSpec, sessions_asset: dg.AssetsDefinition) 
     key = family_key(spec, bars_asset_name(spec))
 
     @family_asset(
-        spec, bars_asset_name(spec), kinds={"bigquery", "polars"}, deps=[sessions_asset],
+        spec,
+        bars_asset_name(spec),
+        kinds={"bigquery", "polars"},
+        deps=[sessions_asset],
         extra_resources=("recorded_data",),
-        check_specs=[dg.AssetCheckSpec(
-            ORPHAN_CHECK, asset=key,
-            description="Every recorded bar falls in an exchange session (else: fix the calendar "
-                        "in mes_assets/market/calendars.py SESSION_CORRECTIONS, or the data).",
-        )],
+        check_specs=[
+            dg.AssetCheckSpec(
+                ORPHAN_CHECK,
+                asset=key,
+                description="Every recorded bar falls in an exchange session (else: fix the calendar "
+                "in mes_assets/market/calendars.py SESSION_CORRECTIONS, or the data).",
+            )
+        ],
         description=f"Recorded {spec.bar_frequency} bars for {spec.symbol} ({spec.price_source}), by session.",
     )
     def _bars(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
@@ -89,7 +91,7 @@ def build_bars_asset(spec: InstrumentSpec, sessions_asset: dg.AssetsDefinition) 
         sessions = read_sessions(warehouse, spec.symbol, start, end)
         source = context.resources.recorded_data.market_data()
         if sessions.is_empty():
-            frame, extra = pl.DataFrame(), {"bars_outside_sessions": 0}
+            frame, extra = pl.DataFrame(), dict[str, object](bars_outside_sessions=0)
         elif spec.bar_frequency == "1m":
             frame, extra = _ingest_minute(spec, source, sessions)
         else:

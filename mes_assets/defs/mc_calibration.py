@@ -6,13 +6,13 @@ import dagster as dg
 import polars as pl
 
 from mes_assets.defs._slices import family_key, instrument_warehouse, now_utc
-from mes_assets.market.calendars import exchange_sessions
-from mes_assets.levels.fibonacci import RTH_BARS_SQL
-from mes_assets.instruments import InstrumentSpec
 from mes_assets.horizons import horizon
+from mes_assets.instruments import InstrumentSpec
+from mes_assets.levels.fibonacci import RTH_BARS_SQL
+from mes_assets.market.calendars import exchange_sessions
 from mes_assets.montecarlo.backtest import BacktestInputs, backtest_rows
-from mes_assets.warehouse.sql_files import read_sql
 from mes_assets.warehouse.queries import query
+from mes_assets.warehouse.sql_files import read_sql
 
 TABLE = "backtesting.mc_calibration"
 ORIGIN_GRIDS = (5, 1)
@@ -32,7 +32,10 @@ def read_backtest_inputs(warehouse, spec: InstrumentSpec, end, bar_minutes: int 
     intraday = any(horizon(h).is_intraday for h in spec.mc_horizons)
     bars = warehouse.read(read_sql(RTH_BARS_SQL[f"{bar_minutes}m" if intraday else "1d"]), params)
     return BacktestInputs(
-        symbol=spec.symbol, bars=bars, intraday=intraday, bar_minutes=bar_minutes,
+        symbol=spec.symbol,
+        bars=bars,
+        intraday=intraday,
+        bar_minutes=bar_minutes,
         fib=warehouse.read(query("fib_levels_between"), params),
         drivers=warehouse.read(query("master_features_vol_between"), params),
         forecasts=warehouse.read(query("quantiles_between"), params),
@@ -49,7 +52,7 @@ def build_mc_calibration_asset(spec: InstrumentSpec) -> dg.AssetsDefinition:
         pool="warehouse",
         kinds={"bigquery", "numba"},
         description=f"{spec.symbol} MC tap-probability backtest on the recorded history (Brier, reliability, "
-                    "slope vs a closed-form baseline) and the chosen VIX/realized weight.",
+        "slope vs a closed-form baseline) and the chosen VIX/realized weight.",
     )
     def _mc_calibration(context: dg.AssetExecutionContext, config: MonteCarloBacktestConfig) -> dg.MaterializeResult:
         if config.origin_minutes not in ORIGIN_GRIDS:
@@ -63,11 +66,16 @@ def build_mc_calibration_asset(spec: InstrumentSpec) -> dg.AssetsDefinition:
         stamp = now_utc()
         # the backtest is one unpartitioned step with the machine to itself: every core
         rows = [backtest_rows(inputs, h, sessions, stamp, n_threads=os.cpu_count() or 1) for h in spec.mc_horizons]
-        frame = pl.DataFrame([r for r in rows if r["date"] is not None]).drop("n_skipped_no_vol", "reason", strict=False)
+        frame = pl.DataFrame([r for r in rows if r["date"] is not None]).drop(
+            "n_skipped_no_vol", "reason", strict=False
+        )
         for day in sorted(set(frame["date"])) if frame.height else []:
             warehouse.replace_slice(TABLE, frame.filter(pl.col("date") == day), start=day, end=day, symbol=spec.symbol)
-        metadata: dict = {"table": TABLE, "dagster/row_count": frame.height,
-                          "origin_grid": f"{config.origin_minutes}-minute" if inputs.intraday else "daily"}
+        metadata: dict = {
+            "table": TABLE,
+            "dagster/row_count": frame.height,
+            "origin_grid": f"{config.origin_minutes}-minute" if inputs.intraday else "daily",
+        }
         for r in rows:
             h = r["horizon"]
             metadata[f"{h}_status"] = r["status"]

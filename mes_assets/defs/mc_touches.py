@@ -4,9 +4,9 @@ import dagster as dg
 import polars as pl
 
 from mes_assets.defs._slices import family_asset, family_key, instrument_warehouse, now_utc, slice_metadata
+from mes_assets.defs.partitions import partition_dates
 from mes_assets.instruments import InstrumentSpec
 from mes_assets.montecarlo.touches import MC_TOUCH_SCHEMA, TouchInputs, day_levels, touch_rows
-from mes_assets.defs.partitions import partition_dates
 from mes_assets.warehouse.queries import query
 
 TABLE = "backtesting.mc_touches"
@@ -38,10 +38,12 @@ def _calibration_for(calibration: pl.DataFrame, day, horizon) -> tuple[float | N
 
 def build_mc_touches_asset(spec: InstrumentSpec) -> dg.AssetsDefinition:
     @family_asset(
-        spec, "mc_touches", kinds={"bigquery", "numba"},
+        spec,
+        "mc_touches",
+        kinds={"bigquery", "numba"},
         deps=[family_key(spec, n) for n in ("fib_levels", "pinball_bands", "master_features", "gamma_summary")],
         description=f"{spec.symbol} Monte-Carlo tap probabilities (10,000 paths, bridge-corrected) per level "
-                    f"and horizon {', '.join(spec.mc_horizons)}.",
+        f"and horizon {', '.join(spec.mc_horizons)}.",
     )
     def _mc_touches(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         start, end = partition_dates(context)
@@ -62,20 +64,36 @@ def build_mc_touches_asset(spec: InstrumentSpec) -> dg.AssetsDefinition:
                     status["no_spot"] = status.get("no_spot", 0) + 1
                     continue
                 weight, version = _calibration_for(inputs["calibration"], day, horizon)
-                out, why = touch_rows(TouchInputs(
-                    symbol=spec.symbol, date=day, horizon=horizon, spot=float(spot), levels=levels,
-                    forecast=forecast, vix=(feature or {}).get("fred_vix"),
-                    realized_vol=(feature or {}).get("realized_vol_20d"), vix_weight=weight,
-                    vol_calibration_version=version, origin_ts=(forecast or {}).get("origin_ts"),
-                ), stamp)
+                out, why = touch_rows(
+                    TouchInputs(
+                        symbol=spec.symbol,
+                        date=day,
+                        horizon=horizon,
+                        spot=float(spot),
+                        levels=levels,
+                        forecast=forecast,
+                        vix=(feature or {}).get("fred_vix"),
+                        realized_vol=(feature or {}).get("realized_vol_20d"),
+                        vix_weight=weight,
+                        vol_calibration_version=version,
+                        origin_ts=(forecast or {}).get("origin_ts"),
+                    ),
+                    stamp,
+                )
                 rows.extend(out)
                 status[why] = status.get(why, 0) + 1
         frame = pl.DataFrame(rows, schema=MC_TOUCH_SCHEMA)
         warehouse.replace_slice(TABLE, frame, start=start, end=end, symbol=spec.symbol)
         sources = frame.group_by("terminal_source", "vol_source").len().rows() if frame.height else []
-        return dg.MaterializeResult(metadata=slice_metadata(
-            TABLE, frame, start, end, status,
-            {"terminal_and_vol_sources": ", ".join(f"{t}/{v}={n}" for t, v, n in sorted(sources)) or "none"},
-        ))
+        return dg.MaterializeResult(
+            metadata=slice_metadata(
+                TABLE,
+                frame,
+                start,
+                end,
+                status,
+                {"terminal_and_vol_sources": ", ".join(f"{t}/{v}={n}" for t, v, n in sorted(sources)) or "none"},
+            )
+        )
 
     return _mc_touches

@@ -3,9 +3,9 @@
 import dagster as dg
 
 from mes_assets.defs._slices import family_asset, instrument_warehouse, now_utc, slice_metadata
-from mes_assets.instruments import InstrumentSpec
 from mes_assets.defs.partitions import partition_dates
 from mes_assets.forecast.regime import regime_states
+from mes_assets.instruments import InstrumentSpec
 from mes_assets.warehouse.queries import query
 
 TABLE = "predictions.regime_state"
@@ -13,7 +13,10 @@ TABLE = "predictions.regime_state"
 
 def build_regime_asset(spec: InstrumentSpec, features_asset: dg.AssetsDefinition) -> dg.AssetsDefinition:
     @family_asset(
-        spec, "regime_state", kinds={"bigquery", "numba"}, deps=[features_asset],
+        spec,
+        "regime_state",
+        kinds={"bigquery", "numba"},
+        deps=[features_asset],
         description=f"{spec.symbol} filtered Markov-switching regime (returns, ln VIX), walk-forward.",
     )
     def _regime(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
@@ -29,9 +32,15 @@ def build_regime_asset(spec: InstrumentSpec, features_asset: dg.AssetsDefinition
         warehouse.replace_slice(TABLE, rows, start=start, end=end, symbol=spec.symbol)
         counts = rows.group_by("status").len().rows() if rows.height else []
         latest = rows.tail(1).to_dicts()[0] if rows.height else {}
-        return dg.MaterializeResult(metadata=slice_metadata(
-            TABLE, rows, start, end, {status: n for status, n in counts},
-            {"latest_regime": str(latest.get("regime")), "latest_confidence": latest.get("confidence") or 0.0},
-        ))
+        return dg.MaterializeResult(
+            metadata=slice_metadata(
+                TABLE,
+                rows,
+                start,
+                end,
+                {status: n for status, n in counts},
+                {"latest_regime": str(latest.get("regime")), "latest_confidence": latest.get("confidence") or 0.0},
+            )
+        )
 
     return _regime

@@ -21,6 +21,7 @@ from mes_assets.sources.data_dir import resolve_data_dir
 from mes_assets.warehouse.base import WarehouseBackend
 from mes_assets.warehouse.target import DEFAULT_DUCKDB_DIR, WarehouseConfigError, WarehouseTarget
 
+
 class WarehouseResource(dg.ConfigurableResource):
     """One audience's warehouse: embedded DuckDB file (default) or a BigQuery project."""
 
@@ -30,17 +31,14 @@ class WarehouseResource(dg.ConfigurableResource):
     backend: Literal["duckdb", "bigquery"] = Field(
         default="duckdb", description="duckdb needs no credentials; bigquery uses ADC."
     )
-    duckdb_dir: str = Field(
-        default=str(DEFAULT_DUCKDB_DIR), description="Folder of the per-audience DuckDB files."
-    )
-    bigquery_project: str | None = Field(
-        default=None, description="GCP project holding this audience's datasets."
-    )
+    duckdb_dir: str = Field(default=str(DEFAULT_DUCKDB_DIR), description="Folder of the per-audience DuckDB files.")
+    bigquery_project: str | None = Field(default=None, description="GCP project holding this audience's datasets.")
     bigquery_location: str = Field(default="US", description="BigQuery location.")
 
     def target(self) -> WarehouseTarget:
-        return WarehouseTarget(self.audience, self.backend, self.duckdb_dir, self.bigquery_project,
-                               self.bigquery_location)
+        return WarehouseTarget(
+            self.audience, self.backend, self.duckdb_dir, self.bigquery_project, self.bigquery_location
+        )
 
     @property
     def duckdb_path(self) -> Path:
@@ -102,21 +100,24 @@ class RecordedDataResource(dg.ConfigurableResource):
     def options(self, symbol: str):
         """Options OI source: replay of the recorded files, or Databento GLBX.MDP3 (definition +
         statistics) with the underlying futures' own Databento settlements as underlying prices."""
-        from mes_assets.sources.options.databento import DatabentoOptions
         from mes_assets.sources.options.cboe import CboeReplayOptions
+        from mes_assets.sources.options.databento import DatabentoOptions
         from mes_assets.sources.options.records import FirstUsableOptions
         from mes_assets.sources.options.replay import ReplayOptions
 
         if self.mode == "live":
             client = DatabentoOptions(self.databento_api_key)
             futures_parent = OPTIONS_PRODUCTS[symbol.upper()].databento_futures_parent
-            return DatabentoOptions(self.databento_api_key,
-                                    underlying_price_lookup=client.futures_settlement_lookup(futures_parent))
+            return DatabentoOptions(
+                self.databento_api_key, underlying_price_lookup=client.futures_settlement_lookup(futures_parent)
+            )
         # Lean's daily records first (ES futures options, then SPX/SPXW), then the Cboe chain downloads
-        return FirstUsableOptions([
-            ReplayOptions(self.root(), forward=parity_forward),
-            CboeReplayOptions(self.root(), forward=parity_forward, sessions=nyse_session_dates),
-        ])
+        return FirstUsableOptions(
+            [
+                ReplayOptions(self.root(), forward=parity_forward),
+                CboeReplayOptions(self.root(), forward=parity_forward, sessions=nyse_session_dates),
+            ]
+        )
 
 
 def nyse_session_dates(first: dt.date, last: dt.date) -> list[dt.date]:
@@ -138,8 +139,11 @@ def resources_from_env() -> dict[str, dg.ConfigurableResource]:
     def warehouse(audience: Literal["shared", "private"]) -> WarehouseResource:
         target = WarehouseTarget.from_env(audience, os.environ)
         return WarehouseResource(
-            audience=target.audience, backend=target.backend, duckdb_dir=target.duckdb_dir,
-            bigquery_project=target.bigquery_project, bigquery_location=target.bigquery_location,
+            audience=target.audience,
+            backend=target.backend,
+            duckdb_dir=target.duckdb_dir,
+            bigquery_project=target.bigquery_project,
+            bigquery_location=target.bigquery_location,
         )
 
     return {

@@ -12,14 +12,14 @@ from collections.abc import Sequence
 
 import dagster as dg
 
-from mes_assets.market.calendars import exchange_sessions
 from mes_assets.defs._slices import calibrated_spec
-from mes_assets.levels.fibonacci import RTH_BARS_SQL
-from mes_assets.instruments import INSTRUMENTS, InstrumentSpec
 from mes_assets.defs.resources import WarehouseResource
+from mes_assets.instruments import INSTRUMENTS, InstrumentSpec
+from mes_assets.levels.fibonacci import RTH_BARS_SQL
+from mes_assets.levels.zigzag_tracker import ConfirmedPivot, TrackerState, advance, fresh_state
+from mes_assets.market.calendars import exchange_sessions
 from mes_assets.warehouse.base import WarehouseBackend
 from mes_assets.warehouse.sql_files import read_sql
-from mes_assets.levels.zigzag_tracker import ConfirmedPivot, TrackerState, advance, fresh_state
 
 SENSOR_NAME = "zigzag_confirmation_sensor"
 
@@ -34,17 +34,16 @@ def step_instrument(
 ) -> tuple[list[ConfirmedPivot], TrackerState, str]:
     """One sensor tick for one instrument: (new pivots, new state, a line for the skip reason)."""
     spec = calibrated_spec(spec, warehouse)
-    if state is not None and (state.k, state.calibration_version) != (
-        spec.zigzag_k, spec.zigzag_calibration_version
-    ):
+    if state is not None and (state.k, state.calibration_version) != (spec.zigzag_k, spec.zigzag_calibration_version):
         state = None  # k changed (new calibration): rebuild rather than mix two thresholds
     since = state.last_session_date if state and state.last_session_date else spec.history_start
     bars = _new_bars(spec, warehouse, since, today)
     sessions = exchange_sessions(spec, since, today)["date"].to_list()
     if state is None:
         # First evaluation: catch up on recorded history silently; only later pivots are news.
-        _, state = advance(spec.symbol, fresh_state(spec.zigzag_k, spec.zigzag_calibration_version),
-                           bars, sessions, spec.atr_period)
+        _, state = advance(
+            spec.symbol, fresh_state(spec.zigzag_k, spec.zigzag_calibration_version), bars, sessions, spec.atr_period
+        )
         return [], state, f"{spec.symbol}: cursor initialised through {state.last_bar_end}"
     before = state.next_bar_index
     pivots, state = advance(spec.symbol, state, bars, sessions, spec.atr_period)
@@ -63,8 +62,7 @@ def downstream_keys(root: dg.AssetKey, assets: Sequence[dg.AssetsDefinition]) ->
 
 def build_zigzag_sensor(assets: Sequence[dg.AssetsDefinition]) -> dg.SensorDefinition:
     targets = {
-        spec.symbol: downstream_keys(dg.AssetKey([spec.key_prefix, "fib_levels"]), assets)
-        for spec in INSTRUMENTS
+        spec.symbol: downstream_keys(dg.AssetKey([spec.key_prefix, "fib_levels"]), assets) for spec in INSTRUMENTS
     }
 
     @dg.sensor(
@@ -80,7 +78,7 @@ def build_zigzag_sensor(assets: Sequence[dg.AssetsDefinition]) -> dg.SensorDefin
     ) -> dg.SensorResult:
         by_audience = {"warehouse": warehouse, "private_warehouse": private_warehouse}
         cursor = json.loads(context.cursor) if context.cursor else {}
-        today = dt.datetime.now(dt.timezone.utc).date() + dt.timedelta(days=1)
+        today = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)
         requests, notes = [], []
         for spec in INSTRUMENTS:
             resource = by_audience[spec.warehouse_key]

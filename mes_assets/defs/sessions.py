@@ -1,19 +1,20 @@
 """dim.exchange_sessions per instrument, from its exchange calendar."""
 
-
 import dagster as dg
 
 from mes_assets.defs._slices import family_asset, instrument_warehouse, slice_metadata, weekdays
-from mes_assets.market.calendars import exchange_sessions
-from mes_assets.instruments import InstrumentSpec
 from mes_assets.defs.partitions import partition_dates
+from mes_assets.instruments import InstrumentSpec
+from mes_assets.market.calendars import exchange_sessions
 
 TABLE = "dim.exchange_sessions"
 
 
 def build_sessions_asset(spec: InstrumentSpec) -> dg.AssetsDefinition:
     @family_asset(
-        spec, "exchange_sessions", kinds={"bigquery", "pandas"},
+        spec,
+        "exchange_sessions",
+        kinds={"bigquery", "pandas"},
         description=f"{spec.symbol} trading sessions and RTH windows from {spec.calendar_name}.",
     )
     def _sessions(context: dg.AssetExecutionContext) -> dg.MaterializeResult:

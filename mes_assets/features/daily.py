@@ -74,10 +74,10 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import polars as pl
 
-from mes_assets.kernels.atr import wilder_atr
-from mes_assets.kernels.zigzag import zigzag
 from mes_assets.features.feeds import feed_features
 from mes_assets.features.policy_regimes import POLICY_REGIMES, regime_flags
+from mes_assets.kernels.atr import wilder_atr
+from mes_assets.kernels.zigzag import zigzag
 
 __all__ = [
     "COT_CHG_MAX_GAP_DAYS",
@@ -95,38 +95,37 @@ __all__ = [
 
 #: Output schema: the DDL columns of ``features.master_features`` in DDL order, then the
 #: appended ``dist_to_last_pivot_atr``.
-FEATURE_SCHEMA: pl.Schema = pl.Schema(
-    {
-        "date": pl.Date,
-        "symbol": pl.Utf8,
-        "close": pl.Float64,
-        "ret_1d": pl.Float64,
-        "ret_5d": pl.Float64,
-        "realized_vol_20d": pl.Float64,
-        "atr_14": pl.Float64,
-        "fred_vix": pl.Float64,
-        "vix_chg_1d": pl.Float64,
-        "vix_chg_5d": pl.Float64,
-        "fred_dgs2": pl.Float64,
-        "fred_dgs10": pl.Float64,
-        "yield_spread_10y2y_bps": pl.Float64,
-        "dgs10_chg_5d_bps": pl.Float64,
-        "cftc_net_spec": pl.Int64,
-        "cftc_net_comm": pl.Int64,
-        "cftc_net_spec_chg_1w": pl.Int64,
-        "cftc_net_comm_chg_1w": pl.Int64,
-        "cftc_net_spec_pct_oi": pl.Float64,
-        "cftc_net_spec_pctile_3y": pl.Float64,
-        "cftc_report_date": pl.Date,
-        "policy_trade_war_2017_19": pl.Int64,
-        "policy_regime_2023_25": pl.Int64,
-        "feature_asof": pl.Datetime("us", "UTC"),
-        "calc_version": pl.Utf8,
-        "dist_to_last_pivot_atr": pl.Float64,
-        "feed_rfs_rin": pl.Float64,
-        "feed_policy_sentiment": pl.Float64,
-    }
-)
+_FEATURE_DTYPES: dict[str, pl.DataType | type[pl.DataType]] = {
+    "date": pl.Date,
+    "symbol": pl.Utf8,
+    "close": pl.Float64,
+    "ret_1d": pl.Float64,
+    "ret_5d": pl.Float64,
+    "realized_vol_20d": pl.Float64,
+    "atr_14": pl.Float64,
+    "fred_vix": pl.Float64,
+    "vix_chg_1d": pl.Float64,
+    "vix_chg_5d": pl.Float64,
+    "fred_dgs2": pl.Float64,
+    "fred_dgs10": pl.Float64,
+    "yield_spread_10y2y_bps": pl.Float64,
+    "dgs10_chg_5d_bps": pl.Float64,
+    "cftc_net_spec": pl.Int64,
+    "cftc_net_comm": pl.Int64,
+    "cftc_net_spec_chg_1w": pl.Int64,
+    "cftc_net_comm_chg_1w": pl.Int64,
+    "cftc_net_spec_pct_oi": pl.Float64,
+    "cftc_net_spec_pctile_3y": pl.Float64,
+    "cftc_report_date": pl.Date,
+    "policy_trade_war_2017_19": pl.Int64,
+    "policy_regime_2023_25": pl.Int64,
+    "feature_asof": pl.Datetime("us", "UTC"),
+    "calc_version": pl.Utf8,
+    "dist_to_last_pivot_atr": pl.Float64,
+    "feed_rfs_rin": pl.Float64,
+    "feed_policy_sentiment": pl.Float64,
+}
+FEATURE_SCHEMA: pl.Schema = pl.Schema(_FEATURE_DTYPES)
 
 FRED_SERIES: tuple[str, ...] = ("VIXCLS", "DGS2", "DGS10")
 FRED_STALE_DAYS = 5
@@ -177,7 +176,7 @@ def _require(frame: object, cols: tuple[str, ...], name: str) -> pl.DataFrame:
     return frame
 
 
-def _require_dtype(frame: pl.DataFrame, col: str, dtype: pl.DataType, name: str) -> None:
+def _require_dtype(frame: pl.DataFrame, col: str, dtype: pl.DataType | type[pl.DataType], name: str) -> None:
     if frame.schema[col] != dtype:
         raise ValueError(f"{name}.{col} must be {dtype}, got {frame.schema[col]}")
 
@@ -194,8 +193,7 @@ def _strictly_increasing(days: np.ndarray, label: str, dates: pl.Series) -> None
         i = int(bad[0]) + 1
         what = "duplicate" if days[i] == days[i - 1] else "out-of-order"
         raise ValueError(
-            f"{label} dates must be unique and ascending; {what} date {dates[i]} at row {i} "
-            f"(previous {dates[i - 1]})"
+            f"{label} dates must be unique and ascending; {what} date {dates[i]} at row {i} (previous {dates[i - 1]})"
         )
 
 
@@ -223,8 +221,8 @@ def _minus_years(day: dt.date, years: int) -> dt.date:
 def _cot_release_us(day: dt.date) -> int:
     """Release date at COT_RELEASE_TIME_ET (America/New_York, DST-correct) -> UTC microseconds."""
     local = dt.datetime.combine(day, COT_RELEASE_TIME_ET, tzinfo=_ET)
-    utc = local.astimezone(dt.timezone.utc)
-    return (utc - dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)) // dt.timedelta(microseconds=1)
+    utc = local.astimezone(dt.UTC)
+    return (utc - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(microseconds=1)
 
 
 def _float_series(name: str, values: np.ndarray) -> pl.Series:
@@ -271,9 +269,7 @@ def _bar_close_us(asof_times: object, bars: pl.DataFrame) -> np.ndarray:
     dtype = frame.schema["bar_close_utc"]
     if not isinstance(dtype, pl.Datetime) or dtype.time_zone is None:
         raise ValueError(f"asof_times.bar_close_utc must be a timezone-aware Datetime, got {dtype}")
-    frame = frame.select(
-        "date", pl.col("bar_close_utc").dt.convert_time_zone("UTC").dt.cast_time_unit("us")
-    )
+    frame = frame.select("date", pl.col("bar_close_utc").dt.convert_time_zone("UTC").dt.cast_time_unit("us"))
     _no_nulls(frame, "date", "asof_times")
     if frame["date"].is_duplicated().any():
         dup = frame.filter(pl.col("date").is_duplicated())["date"][0]
@@ -655,9 +651,11 @@ def build_features(
         ]
     )
     fed = feed_features(feed_observations or {}, asof_times.filter(pl.col("date").is_in(frame["date"].implode())))
-    out = out.join(fed, on="date", how="left").with_columns(
-        pl.max_horizontal("feature_asof", "feed_published_at").alias("feature_asof")
-    ).select(FEATURE_SCHEMA.names())
+    out = (
+        out.join(fed, on="date", how="left")
+        .with_columns(pl.max_horizontal("feature_asof", "feed_published_at").alias("feature_asof"))
+        .select(FEATURE_SCHEMA.names())
+    )
     if out.schema != FEATURE_SCHEMA:  # pragma: no cover - construction bug guard
         raise RuntimeError(f"feature frame schema {out.schema} != {FEATURE_SCHEMA}")
     return out

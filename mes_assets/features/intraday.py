@@ -20,12 +20,14 @@ would straddle the overnight break).
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import polars as pl
 
-from mes_assets.levels.fibonacci import segment_bounds
 from mes_assets.kernels.atr import wilder_atr
 from mes_assets.kernels.zigzag import zigzag
+from mes_assets.levels.fibonacci import segment_bounds
 
 __all__ = [
     "DRIVER_COLUMNS",
@@ -38,14 +40,35 @@ ORIGIN_BAR_MINUTES = 5  # the forecast origin grid: five-minute RTH bars
 ATR_PERIOD = 14
 RV_BARS = 12
 PRICE_COLUMNS = (
-    "ret_1b", "ret_3b", "ret_12b", "ret_session", "gap_overnight", "rv_12b", "atr_14_rel",
-    "dist_to_last_pivot_atr", "minutes_since_open",
+    "ret_1b",
+    "ret_3b",
+    "ret_12b",
+    "ret_session",
+    "gap_overnight",
+    "rv_12b",
+    "atr_14_rel",
+    "dist_to_last_pivot_atr",
+    "minutes_since_open",
 )
 DRIVER_COLUMNS = (
-    "fred_vix", "vix_chg_1d", "vix_chg_5d", "realized_vol_20d", "fred_dgs2", "fred_dgs10",
-    "yield_spread_10y2y_bps", "dgs10_chg_5d_bps", "cftc_net_spec", "cftc_net_comm",
-    "cftc_net_spec_chg_1w", "cftc_net_comm_chg_1w", "cftc_net_spec_pct_oi", "cftc_net_spec_pctile_3y",
-    "policy_trade_war_2017_19", "policy_regime_2023_25", "feed_rfs_rin", "feed_policy_sentiment",
+    "fred_vix",
+    "vix_chg_1d",
+    "vix_chg_5d",
+    "realized_vol_20d",
+    "fred_dgs2",
+    "fred_dgs10",
+    "yield_spread_10y2y_bps",
+    "dgs10_chg_5d_bps",
+    "cftc_net_spec",
+    "cftc_net_comm",
+    "cftc_net_spec_chg_1w",
+    "cftc_net_comm_chg_1w",
+    "cftc_net_spec_pct_oi",
+    "cftc_net_spec_pctile_3y",
+    "policy_trade_war_2017_19",
+    "policy_regime_2023_25",
+    "feed_rfs_rin",
+    "feed_policy_sentiment",
 )
 INTRADAY_FEATURE_COLUMNS: tuple[str, ...] = PRICE_COLUMNS + DRIVER_COLUMNS
 
@@ -81,7 +104,7 @@ def _validate(bars: pl.DataFrame) -> pl.DataFrame:
 
 
 def intraday_features(
-    bars: pl.DataFrame, daily: pl.DataFrame, zigzag_k: float, session_dates: list
+    bars: pl.DataFrame, daily: pl.DataFrame, zigzag_k: float, session_dates: list[dt.date]
 ) -> pl.DataFrame:
     """One row per five-minute RTH bar: ``date``, ``origin_ts`` (= bar_end), ``close``,
     ``session_pos``, ``driver_date`` (session of the driver row used) and
@@ -119,15 +142,26 @@ def intraday_features(
     for t in np.flatnonzero(pos >= RV_BARS):
         rv[t] = np.std(one[t - RV_BARS + 1 : t + 1], ddof=1)
     minutes = (frame["bar_end"] - frame["bar_start"].gather(np.arange(close.shape[0]) - pos)).dt.total_minutes()
-    price = pl.DataFrame({
-        "date": frame["date"], "origin_ts": frame["bar_end"], "close": close, "session_pos": pos,
-        "ret_1b": one, "ret_3b": _session_lag(logc, pos, 3), "ret_12b": _session_lag(logc, pos, 12),
-        "ret_session": logc - session_open, "gap_overnight": session_open - prev_close, "rv_12b": rv,
-        "atr_14_rel": atr / close, "dist_to_last_pivot_atr": dist,
-        "minutes_since_open": minutes.cast(pl.Float64),
-    }).with_columns(pl.col(c).fill_nan(None) for c in PRICE_COLUMNS)
+    price = pl.DataFrame(
+        {
+            "date": frame["date"],
+            "origin_ts": frame["bar_end"],
+            "close": close,
+            "session_pos": pos,
+            "ret_1b": one,
+            "ret_3b": _session_lag(logc, pos, 3),
+            "ret_12b": _session_lag(logc, pos, 12),
+            "ret_session": logc - session_open,
+            "gap_overnight": session_open - prev_close,
+            "rv_12b": rv,
+            "atr_14_rel": atr / close,
+            "dist_to_last_pivot_atr": dist,
+            "minutes_since_open": minutes.cast(pl.Float64),
+        }
+    ).with_columns(pl.col(c).fill_nan(None) for c in PRICE_COLUMNS)
     drivers = daily.select(
-        pl.col("feature_asof").cast(pl.Datetime("us", "UTC")), pl.col("date").alias("driver_date"),
+        pl.col("feature_asof").cast(pl.Datetime("us", "UTC")),
+        pl.col("date").alias("driver_date"),
         *(pl.col(c).cast(pl.Float64) for c in DRIVER_COLUMNS),
     ).sort("feature_asof")
     joined = price.with_columns(pl.col("origin_ts").cast(pl.Datetime("us", "UTC"))).join_asof(

@@ -127,9 +127,7 @@ if len(set(_names)) != len(_names):  # pragma: no cover - guards edits of the ta
     raise RuntimeError(f"duplicate policy regime names: {_names}")
 
 
-def regime_flags(
-    dates: Sequence[dt.date], regimes: Sequence[PolicyRegime] = POLICY_REGIMES
-) -> dict[str, list[int]]:
+def regime_flags(dates: Sequence[dt.date], regimes: Sequence[PolicyRegime] = POLICY_REGIMES) -> dict[str, list[int]]:
     """0/1 flag per regime and date.
 
     Parameters

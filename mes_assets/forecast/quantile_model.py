@@ -75,9 +75,7 @@ ALPHAS: tuple[float, ...] = QUANTILE_LEVELS
 QUANTILE_COLUMNS: tuple[str, ...] = ("p10", "p25", "p50", "p75", "p90")
 P50_INDEX = ALPHAS.index(0.5)
 
-_NON_FEATURES = frozenset(
-    {"date", "symbol", "close", "feature_asof", "calc_version", "cftc_report_date"}
-)
+_NON_FEATURES = frozenset({"date", "symbol", "close", "feature_asof", "calc_version", "cftc_report_date"})
 #: Numeric model inputs, in FEATURE_SCHEMA order.
 FEATURE_COLUMNS: tuple[str, ...] = tuple(c for c in FEATURE_SCHEMA if c not in _NON_FEATURES)
 
@@ -197,11 +195,7 @@ def feature_matrix(features: pl.DataFrame, columns: tuple[str, ...] = FEATURE_CO
     missing = [c for c in columns if c not in features.columns]
     if missing:
         raise ValueError(f"features lack model columns {missing}")
-    return (
-        features.select(pl.col(c).cast(pl.Float64) for c in columns)
-        .to_numpy()
-        .astype(np.float64, copy=False)
-    )
+    return features.select(pl.col(c).cast(pl.Float64) for c in columns).to_numpy().astype(np.float64, copy=False)
 
 
 def _model_version(params: dict[str, Any], train_end: dt.date, horizon: int, features: list[str]) -> str:
@@ -218,7 +212,7 @@ def walk_forward(
     *,
     min_train: int = 252,
     retrain_every: int = 21,
-    params: dict | None = None,
+    params: dict[str, Any] | None = None,
     seed: int = 7,
     conformal: bool = True,
 ) -> WalkForwardResult:
@@ -258,13 +252,20 @@ def walk_forward(
     n = frame.height
     y = forward_log_return(frame.get_column("close").to_numpy(), h)
     return walk_forward_rows(
-        feature_matrix(frame), y, np.arange(n, dtype=np.int64) + h,
-        list(range(min_train + h, n, retrain_every)), frame.get_column("date").to_list(),
-        horizon=h, feature_names=FEATURE_COLUMNS, params=params, seed=seed, conformal=conformal,
+        feature_matrix(frame),
+        y,
+        np.arange(n, dtype=np.int64) + h,
+        list(range(min_train + h, n, retrain_every)),
+        frame.get_column("date").to_list(),
+        horizon=h,
+        feature_names=FEATURE_COLUMNS,
+        params=params,
+        seed=seed,
+        conformal=conformal,
     )
 
 
-def _booster_params(params: dict | None, seed: int) -> tuple[dict[str, Any], int, str]:
+def _booster_params(params: dict[str, Any] | None, seed: int) -> tuple[dict[str, Any], int, str]:
     p = dict(DEFAULT_PARAMS)
     p.update(params or {})
     p.update({"objective": "reg:quantileerror", "quantile_alpha": list(ALPHAS), "seed": int(seed)})
@@ -273,8 +274,12 @@ def _booster_params(params: dict | None, seed: int) -> tuple[dict[str, Any], int
 
 
 def _conformal_bands(
-    q: np.ndarray, done_q: list[np.ndarray], done_rows: list[np.ndarray], y: np.ndarray,
-    label_row: np.ndarray, first_row: int,
+    q: np.ndarray,
+    done_q: list[np.ndarray],
+    done_rows: list[np.ndarray],
+    y: np.ndarray,
+    label_row: np.ndarray,
+    first_row: int,
 ) -> tuple[np.ndarray, int, float, float]:
     """CQR-adjusted bands from earlier out-of-sample rows whose outcome was public before ``first_row``."""
     if not done_rows:
@@ -305,7 +310,7 @@ def walk_forward_rows(
     *,
     horizon: int,
     feature_names: tuple[str, ...],
-    params: dict | None = None,
+    params: dict[str, Any] | None = None,
     seed: int = 7,
     conformal: bool = True,
 ) -> WalkForwardResult:
@@ -359,10 +364,17 @@ def walk_forward_rows(
         boosters[version] = booster
         refits.append(
             RefitInfo(
-                model_version=version, train_start=row_dates[first], train_end=row_dates[last],
-                label_public_through=public_through, n_train=int(train.size), horizon=horizon,
-                refit_index=T, predict_start=row_dates[T], predict_end=row_dates[stop - 1],
-                params_json=params_json, features=tuple(names),
+                model_version=version,
+                train_start=row_dates[first],
+                train_end=row_dates[last],
+                label_public_through=public_through,
+                n_train=int(train.size),
+                horizon=horizon,
+                refit_index=T,
+                predict_start=row_dates[T],
+                predict_end=row_dates[stop - 1],
+                params_json=params_json,
+                features=tuple(names),
             )
         )
         size = stop - T

@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -38,7 +39,7 @@ MIN_REGIME_TRAIN_DAYS = 20
 CALC_VERSION = "regime-1.0.0"
 _VIX = 1  # observation component that labels the states
 
-REGIME_SCHEMA: dict[str, pl.DataType] = {
+REGIME_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "date": pl.Date,
     "symbol": pl.Utf8,
     "status": pl.Utf8,
@@ -73,7 +74,11 @@ def _observations(features: pl.DataFrame) -> np.ndarray:
 
 
 def regime_states(
-    symbol: str, features: pl.DataFrame, computed_at: dt.datetime, *, min_train: int = MIN_TRAIN,
+    symbol: str,
+    features: pl.DataFrame,
+    computed_at: dt.datetime,
+    *,
+    min_train: int = MIN_TRAIN,
     refit_every: int = REFIT_EVERY,
 ) -> pl.DataFrame:
     """One ``predictions.regime_state`` row per session of ``features`` (one symbol, any order)."""
@@ -83,39 +88,59 @@ def regime_states(
     dates = frame["date"].to_list()
     z = _observations(frame)
     n = len(dates)
-    rows: list[dict] = [
-        {"date": d, "symbol": symbol, "status": "insufficient_history"}
-        for d in dates[: min(min_train, n)]
+    rows: list[dict[str, Any]] = [
+        {"date": d, "symbol": symbol, "status": "insufficient_history"} for d in dates[: min(min_train, n)]
     ]
     for T in range(min_train, n, refit_every):
         stop = min(T + refit_every, n)
-        missing = [name for name, col in (("ret_1d", 0), ("fred_vix", _VIX))
-                   if np.isfinite(z[:T, col]).sum() < min_train // 2]
+        missing = [
+            name for name, col in (("ret_1d", 0), ("fred_vix", _VIX)) if np.isfinite(z[:T, col]).sum() < min_train // 2
+        ]
         if missing:  # e.g. FRED not ingested: say so, never fit on what is not there
-            rows += [{"date": d, "symbol": symbol, "status": f"missing_input: {', '.join(missing)}"}
-                     for d in dates[T:stop]]
+            rows += [
+                {"date": d, "symbol": symbol, "status": f"missing_input: {', '.join(missing)}"} for d in dates[T:stop]
+            ]
             continue
         params = fit_em(z[:T], order_by=_VIX)
         filt, _ = hamilton_filter(z[:stop], params.mu, params.var, params.transition)
         train_regime = filt[:T, 1] > 0.5
-        blob = json.dumps({"mu": params.mu.tolist(), "var": params.var.tolist(),
-                           "P": params.transition.tolist(), "through": dates[T - 1].isoformat()})
+        blob = json.dumps(
+            {
+                "mu": params.mu.tolist(),
+                "var": params.var.tolist(),
+                "P": params.transition.tolist(),
+                "through": dates[T - 1].isoformat(),
+            }
+        )
         common = {
-            "symbol": symbol, "status": "ok", "train_days": T,
-            "ret_vol_calm": float(np.sqrt(params.var[0, 0])), "ret_vol_stress": float(np.sqrt(params.var[1, 0])),
-            "vix_calm": float(np.exp(params.mu[0, _VIX])), "vix_stress": float(np.exp(params.mu[1, _VIX])),
-            "p_stay_calm": float(params.transition[0, 0]), "p_stay_stress": float(params.transition[1, 1]),
-            "loglik": params.loglik, "converged": params.converged,
-            "model_version": hashlib.sha256(blob.encode()).hexdigest()[:12], "trained_through": dates[T - 1],
+            "symbol": symbol,
+            "status": "ok",
+            "train_days": T,
+            "ret_vol_calm": float(np.sqrt(params.var[0, 0])),
+            "ret_vol_stress": float(np.sqrt(params.var[1, 0])),
+            "vix_calm": float(np.exp(params.mu[0, _VIX])),
+            "vix_stress": float(np.exp(params.mu[1, _VIX])),
+            "p_stay_calm": float(params.transition[0, 0]),
+            "p_stay_stress": float(params.transition[1, 1]),
+            "loglik": params.loglik,
+            "converged": params.converged,
+            "model_version": hashlib.sha256(blob.encode()).hexdigest()[:12],
+            "trained_through": dates[T - 1],
         }
         for t in range(T, stop):
             stress = bool(filt[t, 1] > 0.5)
             seen = int(train_regime.sum() if stress else (~train_regime).sum())
-            rows.append(common | {
-                "date": dates[t], "regime": "stress" if stress else "calm", "p_stress": float(filt[t, 1]),
-                "confidence": float(max(filt[t, 0], filt[t, 1])), "regime_train_days": seen,
-                "in_training_slice": seen >= MIN_REGIME_TRAIN_DAYS,
-            })
+            rows.append(
+                common
+                | {
+                    "date": dates[t],
+                    "regime": "stress" if stress else "calm",
+                    "p_stress": float(filt[t, 1]),
+                    "confidence": float(max(filt[t, 0], filt[t, 1])),
+                    "regime_train_days": seen,
+                    "in_training_slice": seen >= MIN_REGIME_TRAIN_DAYS,
+                }
+            )
     out = pl.DataFrame(rows, schema=REGIME_SCHEMA) if rows else pl.DataFrame(schema=REGIME_SCHEMA)
     return out.with_columns(
         pl.lit(CALC_VERSION).alias("calc_version"),

@@ -106,7 +106,8 @@ def _expanding_pooled_sd(four: np.ndarray) -> np.ndarray:
     count = four.shape[1] * np.arange(1, four.shape[0] + 1)
     mean = np.cumsum(shifted.sum(axis=1)) / count
     var = np.cumsum((shifted * shifted).sum(axis=1)) / count - mean * mean
-    return np.sqrt(np.maximum(var, 0.0))
+    sd: np.ndarray = np.sqrt(np.maximum(var, 0.0))
+    return sd
 
 
 def _ema(x: np.ndarray, span: int = EMA_SPAN) -> np.ndarray:

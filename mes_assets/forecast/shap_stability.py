@@ -23,6 +23,7 @@ counted in forecasts (origins), and the row of a date is the monitor as of its l
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -37,7 +38,7 @@ DOMINANCE_SHARE = 0.6
 DOMINANCE_DAYS = 20
 CALC_VERSION = "shap-stability-1.0.0"
 
-STABILITY_SCHEMA: dict[str, pl.DataType] = {
+STABILITY_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "date": pl.Date,
     "symbol": pl.Utf8,
     "horizon": pl.Utf8,
@@ -72,7 +73,7 @@ def _runs(dominant: np.ndarray) -> np.ndarray:
     return out
 
 
-def _one_horizon(symbol: str, horizon: str, frame: pl.DataFrame) -> list[dict]:
+def _one_horizon(symbol: str, horizon: str, frame: pl.DataFrame) -> list[dict[str, Any]]:
     frame = frame.sort(["date", "origin_ts"] if "origin_ts" in frame.columns else ["date"])
     g = frame.select(f"shap_{x}" for x in FORCE_GROUPS).to_numpy().astype(np.float64)
     if np.any(~np.isfinite(g)):
@@ -82,8 +83,13 @@ def _one_horizon(symbol: str, horizon: str, frame: pl.DataFrame) -> list[dict]:
     rows = []
     for t, day in enumerate(frame["date"].to_list()):
         lo = max(0, t + 1 - WINDOW)
-        row: dict = {"date": day, "symbol": symbol, "horizon": horizon, "window_days": WINDOW,
-                     "n_obs": t + 1 - lo}
+        row: dict[str, Any] = {
+            "date": day,
+            "symbol": symbol,
+            "horizon": horizon,
+            "window_days": WINDOW,
+            "n_obs": t + 1 - lo,
+        }
         if t + 1 - lo < MIN_OBS:
             rows.append(row | {"status": "insufficient_history"})
             continue
@@ -94,19 +100,22 @@ def _one_horizon(symbol: str, horizon: str, frame: pl.DataFrame) -> list[dict]:
         top = int(np.nanargmax(shares)) if total > 0 else -1
         row |= {f"var_{x}": float(v) for x, v in zip(FORCE_GROUPS, window.var(axis=0, ddof=1), strict=True)}
         row |= {f"share_{x}": (float(v) if total > 0 else None) for x, v in zip(FORCE_GROUPS, shares, strict=True)}
-        rows.append(row | {
-            "status": "ok" if total > 0 else "no_group_signal",
-            "dominant_group": FORCE_GROUPS[top] if top >= 0 else None,
-            "dominant_share": float(shares[top]) if top >= 0 else None,
-            "dominance_run_days": int(runs[t]),
-            "dominance_flag": bool(runs[t] >= DOMINANCE_DAYS),
-        })
+        rows.append(
+            row
+            | {
+                "status": "ok" if total > 0 else "no_group_signal",
+                "dominant_group": FORCE_GROUPS[top] if top >= 0 else None,
+                "dominant_share": float(shares[top]) if top >= 0 else None,
+                "dominance_run_days": int(runs[t]),
+                "dominance_flag": bool(runs[t] >= DOMINANCE_DAYS),
+            }
+        )
     return rows
 
 
 def shap_stability(symbol: str, force_lines: pl.DataFrame, computed_at: dt.datetime) -> pl.DataFrame:
     """``explainability.shap_stability`` rows for every date and horizon in ``force_lines``."""
-    rows: list[dict] = []
+    rows: list[dict[str, Any]] = []
     for (horizon,), frame in force_lines.group_by("horizon", maintain_order=True):
         intraday = "origin_ts" in frame.columns and frame["origin_ts"].null_count() == 0 and frame.height > 0
         key = ["origin_ts"] if intraday else ["date"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import polars as pl
@@ -34,6 +35,7 @@ from mes_assets.forecast.quantile_model import (
 )
 from mes_assets.forecast.shap_groups import feature_group, force_lines, group_sums
 from mes_assets.horizons import horizon as horizon_of
+from mes_assets.kernels.types import BoolArray, FloatArray
 
 CALC_VERSION = "forecasts-1.1.0"
 INTRADAY_MIN_TRAIN_SESSIONS = 10
@@ -56,14 +58,18 @@ class _Rows:
     X: np.ndarray
     names: tuple[str, ...]
     close: np.ndarray
-    asof: np.ndarray            # feature_asof per row (UTC datetimes)
-    target_date: list           # per predicted row (None where past the data)
+    asof: np.ndarray  # feature_asof per row (UTC datetimes)
+    target_date: list[dt.date | None]  # per predicted row (None where past the data)
     origin_ts: np.ndarray | None
-    target_ts: list | None
+    target_ts: list[dt.datetime | None] | None
 
 
 def forecast_tables(
-    symbol: str, horizon: str, features: pl.DataFrame, start: dt.date, end: dt.date,
+    symbol: str,
+    horizon: str,
+    features: pl.DataFrame,
+    start: dt.date,
+    end: dt.date,
     computed_at: dt.datetime,
 ) -> ForecastTables:
     """Daily walk-forward forecasts for ``horizon`` and their explanations, restricted to [start, end]."""
@@ -73,16 +79,23 @@ def forecast_tables(
     dates = features["date"].to_list()
     idx = result.predictions["session_index"].to_numpy()
     rows = _Rows(
-        X=feature_matrix(features), names=FEATURE_COLUMNS, close=features["close"].to_numpy(),
+        X=feature_matrix(features),
+        names=FEATURE_COLUMNS,
+        close=features["close"].to_numpy(),
         asof=features["feature_asof"].to_numpy(),
         target_date=[dates[i + h] if i + h < len(dates) else None for i in idx],
-        origin_ts=None, target_ts=None,
+        origin_ts=None,
+        target_ts=None,
     )
     return _tables(symbol, horizon, result, rows, start, end, computed_at)
 
 
 def intraday_forecast_tables(
-    symbol: str, horizon: str, features: pl.DataFrame, start: dt.date, end: dt.date,
+    symbol: str,
+    horizon: str,
+    features: pl.DataFrame,
+    start: dt.date,
+    end: dt.date,
     computed_at: dt.datetime,
 ) -> ForecastTables:
     """Intraday walk-forward forecasts (``features`` from :func:`intraday_features`), one row per
@@ -95,37 +108,57 @@ def intraday_forecast_tables(
     refits = [int(i) for i in starts[INTRADAY_MIN_TRAIN_SESSIONS:]]
     dates = features["date"].to_list()
     result = walk_forward_rows(
-        feature_matrix(features, INTRADAY_FEATURE_COLUMNS), y, label_row, refits, dates,
-        horizon=h, feature_names=INTRADAY_FEATURE_COLUMNS,
+        feature_matrix(features, INTRADAY_FEATURE_COLUMNS),
+        y,
+        label_row,
+        refits,
+        dates,
+        horizon=h,
+        feature_names=INTRADAY_FEATURE_COLUMNS,
     )
     # An origin within h bars of the close has no in-session horizon: no forecast row.
     n = features.height
     same_session = np.zeros(n, dtype=bool)
     same_session[: max(n - h, 0)] = features["date"].to_numpy()[h:] == features["date"].to_numpy()[:-h]
     keep = same_session[result.predictions["session_index"].to_numpy()]
-    result = WalkForwardResult(result.predictions.filter(pl.Series(keep)), result.boosters, result.refits,
-                               result.horizon, result.feature_names)
+    result = WalkForwardResult(
+        result.predictions.filter(pl.Series(keep)), result.boosters, result.refits, result.horizon, result.feature_names
+    )
     idx = result.predictions["session_index"].to_numpy()
     origin = features["origin_ts"].cast(_TS)
     rows = _Rows(
-        X=feature_matrix(features, INTRADAY_FEATURE_COLUMNS), names=INTRADAY_FEATURE_COLUMNS,
-        close=features["close"].to_numpy(), asof=origin.to_numpy(),
-        target_date=[dates[i + h] for i in idx], origin_ts=origin.to_numpy(),
+        X=feature_matrix(features, INTRADAY_FEATURE_COLUMNS),
+        names=INTRADAY_FEATURE_COLUMNS,
+        close=features["close"].to_numpy(),
+        asof=origin.to_numpy(),
+        target_date=[dates[i + h] for i in idx],
+        origin_ts=origin.to_numpy(),
         target_ts=origin.gather(idx + h).to_list(),
     )
     return _tables(symbol, horizon, result, rows, start, end, computed_at)
 
 
 def _tables(
-    symbol: str, horizon: str, result: WalkForwardResult, rows: _Rows, start: dt.date, end: dt.date,
+    symbol: str,
+    horizon: str,
+    result: WalkForwardResult,
+    rows: _Rows,
+    start: dt.date,
+    end: dt.date,
     computed_at: dt.datetime,
 ) -> ForecastTables:
     preds = result.predictions.with_columns(
         pl.Series("target_date", rows.target_date, dtype=pl.Date),
-        pl.Series("target_ts", rows.target_ts if rows.target_ts is not None else [None] * result.predictions.height,
-                  dtype=_TS),
-        pl.Series("origin_ts", rows.origin_ts[result.predictions["session_index"].to_numpy()]
-                  if rows.origin_ts is not None else [None] * result.predictions.height, dtype=_TS),
+        pl.Series(
+            "target_ts", rows.target_ts if rows.target_ts is not None else [None] * result.predictions.height, dtype=_TS
+        ),
+        pl.Series(
+            "origin_ts",
+            rows.origin_ts[result.predictions["session_index"].to_numpy()]
+            if rows.origin_ts is not None
+            else [None] * result.predictions.height,
+            dtype=_TS,
+        ),
     )
     idx = preds["session_index"].to_numpy()
     ref = rows.close[idx]
@@ -152,18 +185,27 @@ def _tables(
     groups = group_sums(contribs, rows.names)
     order = preds["origin_ts"] if rows.origin_ts is not None else preds["date"]
     lines = force_lines(order.to_list(), groups, base, preds["p50_raw"].to_numpy())
-    lines = lines.rename({"date": "order_key"}).with_columns(
-        preds["date"], pl.lit(symbol).alias("symbol"), pl.lit(horizon).alias("horizon"),
-        pl.lit("log_return").alias("output_unit"), preds["model_version"],
-        pl.lit(CALC_VERSION).alias("calc_version"), preds["origin_ts"],
-    ).drop("order_key").filter(pl.Series(in_range))
+    lines = (
+        lines.rename({"date": "order_key"})
+        .with_columns(
+            preds["date"],
+            pl.lit(symbol).alias("symbol"),
+            pl.lit(horizon).alias("horizon"),
+            pl.lit("log_return").alias("output_unit"),
+            preds["model_version"],
+            pl.lit(CALC_VERSION).alias("calc_version"),
+            preds["origin_ts"],
+        )
+        .drop("order_key")
+        .filter(pl.Series(in_range))
+    )
     shap_long = _shap_long(symbol, horizon, rows, preds, contribs, base, in_range)
     registry = _registry(symbol, horizon, result, start, end, computed_at)
-    rate = float(preds["crossed"].mean()) if preds.height else float("nan")
+    rate = float(cast(float, preds["crossed"].mean())) if preds.height else float("nan")
     return ForecastTables(quantiles, shap_long, lines, registry, rate)
 
 
-def _shap_for(result: WalkForwardResult, X: np.ndarray, preds: pl.DataFrame):
+def _shap_for(result: WalkForwardResult, X: np.ndarray, preds: pl.DataFrame) -> tuple[FloatArray, FloatArray]:
     contribs = np.empty((preds.height, X.shape[1]))
     base = np.empty(preds.height)
     versions = preds["model_version"].to_numpy()
@@ -174,35 +216,65 @@ def _shap_for(result: WalkForwardResult, X: np.ndarray, preds: pl.DataFrame):
     return contribs, base
 
 
-def _shap_long(symbol, horizon, rows: _Rows, preds, contribs, base, keep) -> pl.DataFrame:
+def _shap_long(
+    symbol: str,
+    horizon: str,
+    rows: _Rows,
+    preds: pl.DataFrame,
+    contribs: FloatArray,
+    base: FloatArray,
+    keep: BoolArray,
+) -> pl.DataFrame:
     n, m = int(keep.sum()), len(rows.names)
     X = rows.X[preds["session_index"].to_numpy()[keep]]
-    return pl.DataFrame({
-        "date": np.repeat(preds["date"].to_numpy()[keep], m),
-        "symbol": [symbol] * (n * m),
-        "horizon": [horizon] * (n * m),
-        "quantile": np.full(n * m, 0.5),
-        "feature": list(rows.names) * n,
-        "shap_value": contribs[keep].reshape(-1),
-        "feature_value": pl.Series(X.reshape(-1)).fill_nan(None),
-        "base_value": np.repeat(base[keep], m),
-        "model_version": np.repeat(preds["model_version"].to_numpy()[keep], m),
-        "feature_group": [feature_group(f) for f in rows.names] * n,
-        "origin_ts": pl.Series(np.repeat(preds["origin_ts"].to_numpy()[keep], m)).cast(_TS),
-    }).with_columns(pl.col("date").cast(pl.Date))
+    return pl.DataFrame(
+        {
+            "date": np.repeat(preds["date"].to_numpy()[keep], m),
+            "symbol": [symbol] * (n * m),
+            "horizon": [horizon] * (n * m),
+            "quantile": np.full(n * m, 0.5),
+            "feature": list(rows.names) * n,
+            "shap_value": contribs[keep].reshape(-1),
+            "feature_value": pl.Series(X.reshape(-1)).fill_nan(None),
+            "base_value": np.repeat(base[keep], m),
+            "model_version": np.repeat(preds["model_version"].to_numpy()[keep], m),
+            "feature_group": [feature_group(f) for f in rows.names] * n,
+            "origin_ts": pl.Series(np.repeat(preds["origin_ts"].to_numpy()[keep], m)).cast(_TS),
+        }
+    ).with_columns(pl.col("date").cast(pl.Date))
 
 
-def _registry(symbol, horizon, result, start, end, computed_at) -> pl.DataFrame:
+def _registry(
+    symbol: str, horizon: str, result: WalkForwardResult, start: dt.date, end: dt.date, computed_at: dt.datetime
+) -> pl.DataFrame:
     rows = [
         {
-            "date": r.predict_start, "symbol": symbol, "horizon": horizon,
-            "model_version": r.model_version, "train_start": r.train_start, "train_end": r.train_end,
-            "n_train": r.n_train, "objective": "reg:quantileerror alpha=0.1,0.25,0.5,0.75,0.9",
-            "params_json": r.params_json, "features_json": ",".join(r.features), "created_at": computed_at,
+            "date": r.predict_start,
+            "symbol": symbol,
+            "horizon": horizon,
+            "model_version": r.model_version,
+            "train_start": r.train_start,
+            "train_end": r.train_end,
+            "n_train": r.n_train,
+            "objective": "reg:quantileerror alpha=0.1,0.25,0.5,0.75,0.9",
+            "params_json": r.params_json,
+            "features_json": ",".join(r.features),
+            "created_at": computed_at,
         }
-        for r in result.refits if start <= r.predict_start <= end
+        for r in result.refits
+        if start <= r.predict_start <= end
     ]
-    schema = {"date": pl.Date, "symbol": pl.Utf8, "horizon": pl.Utf8, "model_version": pl.Utf8,
-              "train_start": pl.Date, "train_end": pl.Date, "n_train": pl.Int64, "objective": pl.Utf8,
-              "params_json": pl.Utf8, "features_json": pl.Utf8, "created_at": _TS}
+    schema: dict[str, pl.DataType | type[pl.DataType]] = {
+        "date": pl.Date,
+        "symbol": pl.Utf8,
+        "horizon": pl.Utf8,
+        "model_version": pl.Utf8,
+        "train_start": pl.Date,
+        "train_end": pl.Date,
+        "n_train": pl.Int64,
+        "objective": pl.Utf8,
+        "params_json": pl.Utf8,
+        "features_json": pl.Utf8,
+        "created_at": _TS,
+    }
     return pl.DataFrame(rows, schema=schema)

@@ -27,9 +27,7 @@ def parity_forward(rows: pl.DataFrame, date: dt.date, expiry: dt.date, rate: flo
     calls = priced.filter(pl.col("call_put") == "C").select("strike", pl.col("settle").alias("c"))
     puts = priced.filter(pl.col("call_put") == "P").select("strike", pl.col("settle").alias("p"))
     pairs = (
-        calls.join(puts, on="strike")
-        .with_columns((pl.col("c") - pl.col("p")).abs().alias("d"))
-        .sort(["d", "strike"])
+        calls.join(puts, on="strike").with_columns((pl.col("c") - pl.col("p")).abs().alias("d")).sort(["d", "strike"])
     )
     if pairs.height == 0:
         return None

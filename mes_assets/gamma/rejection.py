@@ -1,4 +1,7 @@
-"""Wall rejection: first-touch-then-reverse events on recorded bars and the logistic fit of p_reject (alpha, beta; uncalibrated with too few events)."""
+"""Wall rejection: first-touch-then-reverse events on recorded bars and the logistic fit of p_reject.
+
+The fit gives (alpha, beta); with too few events the result is uncalibrated.
+"""
 
 from __future__ import annotations
 
@@ -218,7 +221,7 @@ def rejection_events(
         if time_col == "date":
             start = int(times.search_sorted(d, side="right"))
         else:
-            avail = dt.datetime.combine(d, dt.time(18, 0), tzinfo=_EXCHANGE_TZ).astimezone(dt.timezone.utc)
+            avail = dt.datetime.combine(d, dt.time(18, 0), tzinfo=_EXCHANGE_TZ).astimezone(dt.UTC)
             start = int(times.search_sorted(avail, side="left"))
         if start >= bars.height:
             counts["no_bars"] += len(walls)

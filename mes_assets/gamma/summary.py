@@ -28,35 +28,34 @@ MIN_REL_GEX = 1e-6
 
 
 #: ``derivatives.gamma_summary`` columns in DDL order (``ARRAY<FLOAT64>`` = ``List(Float64)``).
-GAMMA_SUMMARY: pl.Schema = pl.Schema(
-    {
-        "date": pl.Date,
-        "symbol": pl.Utf8,
-        "expiry": pl.Date,
-        "zero_gamma": pl.Float64,
-        "wall_1": pl.Float64,
-        "wall_2": pl.Float64,
-        "wall_strength": pl.Float64,
-        "p_reject_wall_1": pl.Float64,
-        "p_reject_wall_2": pl.Float64,
-        "status": pl.Utf8,
-        "zero_gamma_crossings": pl.List(pl.Float64),
-        "aggregation": pl.Utf8,
-        "spot": pl.Float64,
-        "net_gex_at_spot_usd_per_pct": pl.Float64,
-        "wall_1_gex_usd_per_pct": pl.Float64,
-        "wall_2_gex_usd_per_pct": pl.Float64,
-        "wall_1_z": pl.Float64,
-        "wall_2_z": pl.Float64,
-        "wall_2_g": pl.Float64,
-        "reject_horizon": pl.Utf8,
-        "calib_alpha": pl.Float64,
-        "calib_beta": pl.Float64,
-        "calib_n_events": pl.Int64,
-        "calibration_version": pl.Utf8,
-        "calc_version": pl.Utf8,
-    }
-)
+_GAMMA_SUMMARY_DTYPES: dict[str, pl.DataType | type[pl.DataType]] = {
+    "date": pl.Date,
+    "symbol": pl.Utf8,
+    "expiry": pl.Date,
+    "zero_gamma": pl.Float64,
+    "wall_1": pl.Float64,
+    "wall_2": pl.Float64,
+    "wall_strength": pl.Float64,
+    "p_reject_wall_1": pl.Float64,
+    "p_reject_wall_2": pl.Float64,
+    "status": pl.Utf8,
+    "zero_gamma_crossings": pl.List(pl.Float64),
+    "aggregation": pl.Utf8,
+    "spot": pl.Float64,
+    "net_gex_at_spot_usd_per_pct": pl.Float64,
+    "wall_1_gex_usd_per_pct": pl.Float64,
+    "wall_2_gex_usd_per_pct": pl.Float64,
+    "wall_1_z": pl.Float64,
+    "wall_2_z": pl.Float64,
+    "wall_2_g": pl.Float64,
+    "reject_horizon": pl.Utf8,
+    "calib_alpha": pl.Float64,
+    "calib_beta": pl.Float64,
+    "calib_n_events": pl.Int64,
+    "calibration_version": pl.Utf8,
+    "calc_version": pl.Utf8,
+}
+GAMMA_SUMMARY: pl.Schema = pl.Schema(_GAMMA_SUMMARY_DTYPES)
 
 
 #: Status tokens of ``gamma_summary.status`` (comma-joined in this order; ``"ok"`` alone when none apply).
@@ -149,8 +148,9 @@ def gamma_summary_rows(
         raise ValueError(f"horizon_years must be > 0, got {horizon_years!r}")
     sigma = atm_implied_vol(oi_raw) if sigma_annual is None else float(sigma_annual)
     calibrated = calibration is not None and calibration.status == "calibrated"
-    alpha = calibration.alpha if calibrated else None
-    beta = calibration.beta if calibrated else None
+    # `calibration is not None` repeats what `calibrated` implies, for the type checker
+    alpha = calibration.alpha if calibrated and calibration is not None else None
+    beta = calibration.beta if calibrated and calibration is not None else None
 
     rows = []
     keys = surface.select("aggregation", "expiry").unique().sort(["aggregation", "expiry"])
@@ -174,9 +174,7 @@ def gamma_summary_rows(
             level = float(walls.level[j])
             if math.isfinite(level) and math.isfinite(sigma) and sigma > 0.0:
                 feats.append(
-                    rejection_features(
-                        grid, gex, spot, level, sigma * spot, h, wall_extremum=float(walls.extremum[j])
-                    )
+                    rejection_features(grid, gex, spot, level, sigma * spot, h, wall_extremum=float(walls.extremum[j]))
                 )
             else:
                 feats.append((math.nan, math.nan))

@@ -78,6 +78,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from typing import Any, cast
 
 import numpy as np
 import polars as pl
@@ -126,9 +127,6 @@ GEX_SURFACE: pl.Schema = pl.Schema(
         "calc_version": pl.Utf8,
     }
 )
-
-
-
 
 
 # --------------------------------------------------------------------------------------------
@@ -227,7 +225,7 @@ def atm_implied_vol(oi_raw: pl.DataFrame) -> float:
     front = rows.filter(pl.col("expiry") == rows["expiry"].min())
     dist = (front["strike"] - front["underlying_price"]).abs()
     nearest = front.filter(dist == dist.min())
-    return float(nearest["implied_vol"].mean())
+    return float(cast(float, nearest["implied_vol"].mean()))
 
 
 # --------------------------------------------------------------------------------------------
@@ -296,7 +294,7 @@ def gex_tables(
     idx = np.array([pos[e] for e in used["expiry"].to_list()], dtype=np.int64)
     is_call = (used["call_put"] == "C").to_numpy()
     oi = used["oi"].to_numpy().astype(np.float64)
-    common = dict(
+    common: dict[str, Any] = dict(
         grid=grid,
         reference_price=spot,
         expiry_forward=fwd,
@@ -349,21 +347,3 @@ def gex_tables(
         time_weights={e.isoformat(): float(w) for e, w in zip(expiries, weights, strict=True)},
     )
     return pl.concat(frames, how="vertical"), info
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-

@@ -90,7 +90,9 @@ class TunedSqliteEventLogStorage(SqliteEventLogStorage):
         super().__init__(base_dir, inst_data=inst_data)
 
     @classmethod
-    def from_config_value(cls, inst_data: ConfigurableClassData | None, config_value: Any) -> TunedSqliteEventLogStorage:
+    def from_config_value(
+        cls, inst_data: ConfigurableClassData | None, config_value: Any
+    ) -> TunedSqliteEventLogStorage:
         return cls(inst_data=inst_data, **config_value)
 
     @property

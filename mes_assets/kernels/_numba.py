@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 __all__ = ["NUMBA_ENABLED", "jit", "jit_contract", "jit_nogil"]
 
@@ -37,7 +37,7 @@ def jit(func: F) -> F:
         return func
     import numba
 
-    return numba.njit(cache=True)(func)  # type: ignore[no-any-return]
+    return cast(F, numba.njit(cache=True)(func))
 
 
 def jit_contract(func: F) -> F:
@@ -51,7 +51,7 @@ def jit_contract(func: F) -> F:
         return func
     import numba
 
-    return numba.njit(cache=True, fastmath={"contract"})(func)  # type: ignore[no-any-return]
+    return cast(F, numba.njit(cache=True, fastmath={"contract"})(func))
 
 
 def jit_nogil(func: F) -> F:
@@ -60,4 +60,4 @@ def jit_nogil(func: F) -> F:
         return func
     import numba
 
-    return numba.njit(cache=True, nogil=True)(func)  # type: ignore[no-any-return]
+    return cast(F, numba.njit(cache=True, nogil=True)(func))

@@ -55,6 +55,7 @@ inputs (1-D, equal length, float64; ``is_call`` boolean).
 from __future__ import annotations
 
 import math
+from typing import overload
 
 import numpy as np
 
@@ -309,6 +310,16 @@ _iv_kernel = jit(_iv_kernel_py)
 # --------------------------------------------------------------------------------------------
 # public wrappers
 # --------------------------------------------------------------------------------------------
+@overload
+def _prepare(
+    values: tuple[ArrayLike, ...], is_call: ArrayLike
+) -> tuple[tuple[int, ...], list[FloatArray], BoolArray]: ...
+
+
+@overload
+def _prepare(values: tuple[ArrayLike, ...], is_call: None = None) -> tuple[tuple[int, ...], list[FloatArray], None]: ...
+
+
 def _prepare(
     values: tuple[ArrayLike, ...], is_call: ArrayLike | None = None
 ) -> tuple[tuple[int, ...], list[FloatArray], BoolArray | None]:
@@ -330,9 +341,7 @@ def _prepare(
     return shape, flat, flat_flags
 
 
-def price(
-    F: ArrayLike, K: ArrayLike, T: ArrayLike, r: ArrayLike, sigma: ArrayLike, is_call: ArrayLike
-) -> FloatArray:
+def price(F: ArrayLike, K: ArrayLike, T: ArrayLike, r: ArrayLike, sigma: ArrayLike, is_call: ArrayLike) -> FloatArray:
     """Black-76 premium of a European option on a futures contract.
 
     Parameters
@@ -366,9 +375,7 @@ def price(
     return out.reshape(shape)
 
 
-def delta(
-    F: ArrayLike, K: ArrayLike, T: ArrayLike, r: ArrayLike, sigma: ArrayLike, is_call: ArrayLike
-) -> FloatArray:
+def delta(F: ArrayLike, K: ArrayLike, T: ArrayLike, r: ArrayLike, sigma: ArrayLike, is_call: ArrayLike) -> FloatArray:
     """Black-76 futures delta dV/dF: call ``D N(d1)``, put ``-D N(-d1)``.
 
     Parameters

@@ -256,12 +256,13 @@ def sweep_k(
         if starts[-1] >= n:
             raise ValueError(f"segment_starts must be < len(close) = {n}, got {int(starts[-1])}")
     ends = np.append(starts[1:], n).astype(np.int64)
-    atrs = [wilder_atr(h[s:e], lo[s:e], c[s:e], atr_period) for s, e in zip(starts, ends)]
+    # strict=False: an empty series has no segment start but still one end (zip stops at the shorter)
+    atrs = [wilder_atr(h[s:e], lo[s:e], c[s:e], atr_period) for s, e in zip(starts, ends, strict=False)]
 
     points = []
     for k in k_arr.tolist():
         lags, evaluated, false = [], [], []
-        for s, e, atr in zip(starts.tolist(), ends.tolist(), atrs):
+        for s, e, atr in zip(starts.tolist(), ends.tolist(), atrs, strict=False):
             piv, _ = zigzag(c[s:e], atr, k, offset=s)
             ev, fa = _outcomes(c, piv.pivot_price, piv.pivot_kind, piv.confirm_index, horizon, e)
             lags.append(piv.confirm_index - piv.pivot_index)

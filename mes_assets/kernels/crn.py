@@ -97,7 +97,9 @@ def crn_mean_exp(z_sorted: FloatArray, edges: IntArray, coef_c: FloatArray, coef
     """
     n_rows = out.shape[0]
     if coef_c.shape != coef_e.shape or coef_c.ndim != 2 or coef_c.shape[0] != n_rows:
-        raise ValueError(f"coef_c {coef_c.shape}, coef_e {coef_e.shape} and out {out.shape} must be (R, P), (R, P), (R,)")
+        raise ValueError(
+            f"coef_c {coef_c.shape}, coef_e {coef_e.shape} and out {out.shape} must be (R, P), (R, P), (R,)"
+        )
     if edges.shape != (coef_c.shape[1] + 1,) or edges[0] != 0 or edges[-1] != z_sorted.shape[0]:
         raise ValueError(f"edges must be the {coef_c.shape[1] + 1} piece bounds 0..{z_sorted.shape[0]}")
     start, stop, step = rows.indices(n_rows)

@@ -422,7 +422,8 @@ def time_weights(T: ArrayLike, *, floor_years: float = _ONE_DAY_YEARS) -> FloatA
     if t.shape[0] == 0:
         return t.copy()
     raw = 1.0 / np.sqrt(np.maximum(t, floor))
-    return raw / raw.sum()
+    weights: FloatArray = raw / raw.sum()
+    return weights
 
 
 def price_grid(reference_price: float, lo: float = 0.8, hi: float = 1.2, n: int = 401) -> FloatArray:

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mes_assets.kernels._numba import jit
-from mes_assets.kernels.types import FloatArray
+from mes_assets.kernels.types import ArrayLike, FloatArray
 
 __all__ = ["HmmParams", "ergodic", "fit_em", "hamilton_filter"]
 
@@ -58,7 +58,7 @@ def ergodic(transition: FloatArray) -> FloatArray:
     return np.array([p10 / (p01 + p10), p01 / (p01 + p10)])
 
 
-def _log_densities_py(z, mu, var):
+def _log_densities_py(z: FloatArray, mu: FloatArray, var: FloatArray) -> FloatArray:
     """log f(z_t | s = j), shape (n, 2); NaN components are skipped (marginalised)."""
     n, d = z.shape
     out = np.zeros((n, 2))
@@ -73,7 +73,7 @@ def _log_densities_py(z, mu, var):
     return out
 
 
-def _forward_py(logf, transition, init):
+def _forward_py(logf: FloatArray, transition: FloatArray, init: FloatArray) -> tuple[FloatArray, float]:
     """Scaled forward pass: filtered probabilities (n, 2) and the log-likelihood."""
     n = logf.shape[0]
     filt = np.empty((n, 2))
@@ -95,7 +95,7 @@ def _forward_py(logf, transition, init):
     return filt, loglik
 
 
-def _backward_py(filt, transition):
+def _backward_py(filt: FloatArray, transition: FloatArray) -> tuple[FloatArray, FloatArray]:
     """Kim smoother: smoothed probabilities (n, 2) and summed pair probabilities (2, 2)."""
     n = filt.shape[0]
     smooth = np.empty((n, 2))
@@ -122,7 +122,7 @@ _forward = jit(_forward_py)
 _backward = jit(_backward_py)
 
 
-def _as_obs(z) -> FloatArray:
+def _as_obs(z: ArrayLike) -> FloatArray:
     arr = np.ascontiguousarray(np.asarray(z, dtype=np.float64))
     if arr.ndim == 1:
         arr = arr[:, None]
@@ -133,7 +133,7 @@ def _as_obs(z) -> FloatArray:
     return arr
 
 
-def hamilton_filter(z, mu, var, transition) -> tuple[FloatArray, float]:
+def hamilton_filter(z: ArrayLike, mu: ArrayLike, var: ArrayLike, transition: ArrayLike) -> tuple[FloatArray, float]:
     """Filtered regime probabilities ``Pr(s_t = j | z_1..z_t)``, shape ``(n, 2)``, and log-likelihood.
 
     Causal: row ``t`` uses rows ``0..t`` only. Starts from the ergodic distribution.
@@ -149,9 +149,7 @@ def hamilton_filter(z, mu, var, transition) -> tuple[FloatArray, float]:
     return filt, float(loglik)
 
 
-def fit_em(
-    z, *, order_by: int = 0, max_iter: int = 500, tol: float = 1e-8
-) -> HmmParams:
+def fit_em(z: ArrayLike, *, order_by: int = 0, max_iter: int = 500, tol: float = 1e-8) -> HmmParams:
     """Maximum-likelihood two-state fit by EM (module docstring).
 
     Parameters
@@ -183,7 +181,7 @@ def fit_em(
     trans = np.array([[0.95, 0.05], [0.05, 0.95]])
     filled = np.where(seen, obs, 0.0)
     loglik, converged, it = -np.inf, False, 0
-    for it in range(1, max_iter + 1):
+    for it in range(1, max_iter + 1):  # noqa: B007 - `it` (iterations run) is reported after the loop
         logf = _log_densities(obs, mu, var)
         filt, new_ll = _forward(logf, trans, ergodic(trans))
         smooth, pairs = _backward(filt, trans)

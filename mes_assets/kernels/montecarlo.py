@@ -209,7 +209,7 @@ def wilson_interval(p: ArrayLike, n: int, z: float = _Z95) -> tuple[FloatArray, 
 def _finite_scalar(value: object, name: str) -> float:
     if type(value) is not float and (isinstance(value, bool) or not isinstance(value, numbers.Real)):
         raise ValueError(f"{name} must be a real number, got {value!r}")
-    out = float(value)  # type: ignore[arg-type]
+    out = float(value)
     if not math.isfinite(out):
         raise ValueError(f"{name} must be finite, got {value!r}")
     return out
@@ -218,9 +218,9 @@ def _finite_scalar(value: object, name: str) -> float:
 def _int_at_least(value: object, name: str, minimum: int) -> int:
     if type(value) is not int and (isinstance(value, bool) or not isinstance(value, numbers.Integral)):
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    if int(value) < minimum:  # type: ignore[call-overload]
+    if int(value) < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)  # type: ignore[call-overload]
+    return int(value)
 
 
 def _vector(value: ArrayLike, name: str) -> FloatArray:

@@ -32,7 +32,6 @@ _Z95 = 1.959963984540054  # Phi^-1(0.975), the Wilson interval's z (as montecarl
 _SQRT_PI = math.sqrt(math.pi)
 
 
-
 def _terminal_kernel_py(z: FloatArray, z_knots: FloatArray, q_knots: FloatArray, spot: float, out: FloatArray) -> None:
     """Terminal displacements ``Q(z) - spot`` from standard-normal scores ``z``.
 
@@ -98,7 +97,8 @@ def _select_py(a: FloatArray, k: int) -> float:
             lo = i
         if k < i:
             hi = j
-    return a[k]
+    kth: float = a[k]  # a local annotation compiles to nothing (numba and CPython alike)
+    return kth
 
 
 def _order_pair_py(a: FloatArray, k: int) -> tuple[float, float]:

@@ -117,7 +117,8 @@ def _crossed_rows(q: FloatArray) -> BoolArray:
     """Rows with some strictly decreasing neighbour pair (n, m) -> (n,)."""
     if q.shape[1] < 2:
         return np.zeros(q.shape[0], dtype=np.bool_)
-    return np.any(q[:, 1:] < q[:, :-1], axis=1)
+    crossed: BoolArray = np.any(q[:, 1:] < q[:, :-1], axis=1)
+    return crossed
 
 
 def _pinball_matrix(y: FloatArray, q: FloatArray, alphas: FloatArray) -> FloatArray:

@@ -62,9 +62,7 @@ def float_1d(
     if finite:
         bad = np.flatnonzero(np.isinf(arr) if allow_nan else ~np.isfinite(arr))
         if bad.size:
-            raise ValueError(
-                f"{name} must be finite; first non-finite value at index {int(bad[0])}: {arr[bad[0]]!r}"
-            )
+            raise ValueError(f"{name} must be finite; first non-finite value at index {int(bad[0])}: {arr[bad[0]]!r}")
     return np.ascontiguousarray(arr)
 
 

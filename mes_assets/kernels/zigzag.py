@@ -337,9 +337,7 @@ class ZigZagState:
             lo_chain_price=tuple(_as_float(v, "lo_chain_price") for v in _list("lo_chain_price")),
             last_pivot_index=_as_int(data["last_pivot_index"], "last_pivot_index"),
             last_pivot_price=(
-                None
-                if data["last_pivot_price"] is None
-                else _as_float(data["last_pivot_price"], "last_pivot_price")
+                None if data["last_pivot_price"] is None else _as_float(data["last_pivot_price"], "last_pivot_price")
             ),
         )
 

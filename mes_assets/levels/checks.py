@@ -20,8 +20,11 @@ def fib_level_violations(rows: pl.DataFrame) -> dict[str, pl.DataFrame]:
     ascending = pl.all_horizontal([pl.col(a) <= pl.col(b) for a, b in pairs])
     ordered = pl.when(pl.col("leg_dir") == "up").then(descending).otherwise(ascending)
     on_tick = pl.all_horizontal(
-        [((pl.col(c) / pl.col("tick_rounding")) - (pl.col(c) / pl.col("tick_rounding")).round()).abs()
-         < TICK_TOLERANCE for c in LEVELS]
+        [
+            ((pl.col(c) / pl.col("tick_rounding")) - (pl.col(c) / pl.col("tick_rounding")).round()).abs()
+            < TICK_TOLERANCE
+            for c in LEVELS
+        ]
     )
     beyond_end = (
         pl.when(pl.col("leg_dir") == "up")
@@ -30,9 +33,12 @@ def fib_level_violations(rows: pl.DataFrame) -> dict[str, pl.DataFrame]:
     )
     leg_size = span >= pl.col("zigzag_k") * pl.col("atr_at_origin_confirm") * (1 - 1e-12)
     # up leg: origin (start) is the low, so the low pivot came first
-    direction = pl.col("leg_dir").is_in(["up", "down"]) & (span > 0) & (
-        pl.col("leg_start_time") < pl.col("leg_end_time")
-    ) & (pl.col("leg_end_time") < pl.col("confirmed_at"))
+    direction = (
+        pl.col("leg_dir").is_in(["up", "down"])
+        & (span > 0)
+        & (pl.col("leg_start_time") < pl.col("leg_end_time"))
+        & (pl.col("leg_end_time") < pl.col("confirmed_at"))
+    )
     conditions = {
         "retracements_between_anchors": between,
         "retracements_ordered_by_ratio": ordered,
@@ -55,8 +61,14 @@ def leg_dir_mismatches(rows: pl.DataFrame, bars: pl.DataFrame) -> pl.DataFrame:
         closes.rename({"bar_end": "leg_start_time", "close": "start_close"}), on="leg_start_time", how="left"
     ).join(closes.rename({"bar_end": "leg_end_time", "close": "end_close"}), on="leg_end_time", how="left")
     up = pl.col("leg_dir") == "up"
-    start_ok = pl.when(up).then(pl.col("start_close") == pl.col("anchor_low")).otherwise(
-        pl.col("start_close") == pl.col("anchor_high"))
-    end_ok = pl.when(up).then(pl.col("end_close") == pl.col("anchor_high")).otherwise(
-        pl.col("end_close") == pl.col("anchor_low"))
+    start_ok = (
+        pl.when(up)
+        .then(pl.col("start_close") == pl.col("anchor_low"))
+        .otherwise(pl.col("start_close") == pl.col("anchor_high"))
+    )
+    end_ok = (
+        pl.when(up)
+        .then(pl.col("end_close") == pl.col("anchor_high"))
+        .otherwise(pl.col("end_close") == pl.col("anchor_low"))
+    )
     return joined.filter(~(start_ok & end_ok).fill_null(False))

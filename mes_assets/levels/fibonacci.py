@@ -19,14 +19,17 @@ import polars as pl
 from mes_assets.instruments import InstrumentSpec
 from mes_assets.kernels.atr import wilder_atr
 from mes_assets.kernels.fib import fib_ladder
-from mes_assets.kernels.zigzag import last_confirmed_leg, zigzag
+from mes_assets.kernels.zigzag import ZigZagLeg, ZigZagPivots, last_confirmed_leg, zigzag
 
 CALC_VERSION = "fib-1.1.0"
 # The bars the zig-zag runs on, per InstrumentSpec.atr_bar (BigQuery SQL under sql/).
-RTH_BARS_SQL = {"1m": "transforms/rth_bars_1m.sql", "5m": "transforms/rth_bars_5m.sql",
-                "1d": "transforms/rth_bars_1d.sql"}
+RTH_BARS_SQL = {
+    "1m": "transforms/rth_bars_1m.sql",
+    "5m": "transforms/rth_bars_5m.sql",
+    "1d": "transforms/rth_bars_1d.sql",
+}
 LEVEL_COLUMNS = ("fib_236", "fib_382", "fib_500", "fib_618", "fib_786", "ext_1272", "ext_1618")
-FIB_SCHEMA = {
+FIB_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "date": pl.Date,
     "symbol": pl.Utf8,
     "anchor_low": pl.Float64,
@@ -88,11 +91,9 @@ def compute_fib_levels(
     """
     bars = bars.sort("bar_end")
     session_set = set(session_dates)
-    status: dict[dt.date, str] = {
-        d: (NO_BARS if d in session_set else NO_SESSION) for d in weekdays
-    }
+    status: dict[dt.date, str] = {d: (NO_BARS if d in session_set else NO_SESSION) for d in weekdays}
     wanted = {d for d, s in status.items() if s == NO_BARS}
-    rows: list[dict] = []
+    rows: list[dict[str, object]] = []
     if bars.is_empty():
         return FibRun(pl.DataFrame(rows, schema=FIB_SCHEMA), status, 0, None)
 
@@ -119,7 +120,7 @@ def compute_fib_levels(
             if d not in wanted:
                 continue
             leg = last_confirmed_leg(pivots, i - first) if (pivots is not None and i >= first) else None
-            if leg is None:
+            if leg is None or pivots is None:  # a leg implies pivots; the second test is for mypy
                 status[d] = NO_LEG
                 continue
             status[d] = OK
@@ -129,13 +130,20 @@ def compute_fib_levels(
     return FibRun(frame.sort("date"), status, len(segments), history_from)
 
 
-def _origin_confirmation(pivots, leg) -> tuple[int, float]:
+def _origin_confirmation(pivots: ZigZagPivots, leg: ZigZagLeg) -> tuple[int, float]:
     """Confirmation bar and ATR of the leg's origin pivot (when the leg started to exist)."""
     i = int(np.searchsorted(pivots.pivot_index, leg.start_index))
     return int(pivots.confirm_index[i]), float(pivots.atr_at_confirm[i])
 
 
-def _row(spec: InstrumentSpec, date: dt.date, leg, pivots, offset: int, bar_end: list) -> dict:
+def _row(
+    spec: InstrumentSpec,
+    date: dt.date,
+    leg: ZigZagLeg,
+    pivots: ZigZagPivots,
+    offset: int,
+    bar_end: list[dt.datetime],
+) -> dict[str, object]:
     low, high = sorted((leg.start_price, leg.end_price))
     origin_confirm, origin_atr = _origin_confirmation(pivots, leg)
     ladder = fib_ladder(low, high, leg.direction, spec.tick_size)

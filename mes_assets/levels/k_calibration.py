@@ -15,9 +15,9 @@ import datetime as dt
 import numpy as np
 import polars as pl
 
-from mes_assets.levels.fibonacci import segment_bounds
 from mes_assets.instruments import InstrumentSpec
 from mes_assets.kernels.calibration import KChoice, KPoint, choose_k, sweep_k
+from mes_assets.levels.fibonacci import segment_bounds
 
 TABLE = "signals.zigzag_calibration"
 K_GRID = tuple(np.round(np.arange(1.0, 6.01, 0.5), 2))
@@ -77,11 +77,13 @@ def calibrate(
         }
         for p in points
     ]
-    schema_overrides = {"computed_at": pl.Datetime("us", "UTC"), "false_signal_rate": pl.Float64,
-                        "mean_lag_bars": pl.Float64, "median_lag_bars": pl.Float64}
+    schema_overrides: dict[str, pl.DataType | type[pl.DataType]] = {
+        "computed_at": pl.Datetime("us", "UTC"),
+        "false_signal_rate": pl.Float64,
+        "mean_lag_bars": pl.Float64,
+        "median_lag_bars": pl.Float64,
+    }
     return pl.DataFrame(rows, schema_overrides=schema_overrides), choice, points
-
-
 
 
 def curve_text(points: list[KPoint]) -> str:

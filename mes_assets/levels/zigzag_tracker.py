@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from mes_assets.levels.fibonacci import segment_bounds
 from mes_assets.kernels.atr import AtrState, initial_atr_state, wilder_atr_resume
 from mes_assets.kernels.zigzag import HIGH, ZigZagState, initial_state, zigzag
+from mes_assets.levels.fibonacci import segment_bounds
 
 TRACKER_VERSION = 1
 
@@ -73,9 +73,7 @@ class TrackerState:
             calibration_version=data["calibration_version"],
             next_bar_index=int(data["next_bar_index"]),
             last_bar_end=dt.datetime.fromisoformat(data["last_bar_end"]) if data["last_bar_end"] else None,
-            last_session_date=(
-                dt.date.fromisoformat(data["last_session_date"]) if data["last_session_date"] else None
-            ),
+            last_session_date=(dt.date.fromisoformat(data["last_session_date"]) if data["last_session_date"] else None),
             zigzag=ZigZagState.from_dict(data["zigzag"]),
             atr=AtrState.from_dict(data["atr"]) if data["atr"] else None,
             bar_times={int(i): dt.datetime.fromisoformat(t) for i, t in data["bar_times"].items()},

@@ -9,18 +9,36 @@ import polars as pl
 from mes_assets.instruments import InstrumentSpec
 
 MINUTE_TABLE_COLUMNS = (
-    "date", "symbol", "ts_event", "open", "high", "low", "close", "volume",
-    "source_symbol", "is_proxy", "source", "ingested_at",
+    "date",
+    "symbol",
+    "ts_event",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "source_symbol",
+    "is_proxy",
+    "source",
+    "ingested_at",
 )
 DAILY_TABLE_COLUMNS = (
-    "date", "symbol", "open", "high", "low", "close", "volume", "open_interest",
-    "source_symbol", "is_proxy", "source", "ingested_at",
+    "date",
+    "symbol",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "open_interest",
+    "source_symbol",
+    "is_proxy",
+    "source",
+    "ingested_at",
 )
 
 
-def assign_minute_bars_to_sessions(
-    bars: pl.DataFrame, sessions: pl.DataFrame
-) -> tuple[pl.DataFrame, pl.DataFrame]:
+def assign_minute_bars_to_sessions(bars: pl.DataFrame, sessions: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Tag each minute bar with the trading date of the session containing its start time.
 
     Returns (bars inside a session with a ``date`` column, bars in no session). Sessions never
@@ -42,9 +60,7 @@ def assign_minute_bars_to_sessions(
     )
 
 
-def minute_bars_table_frame(
-    spec: InstrumentSpec, tagged: pl.DataFrame, ingested_at: dt.datetime
-) -> pl.DataFrame:
+def minute_bars_table_frame(spec: InstrumentSpec, tagged: pl.DataFrame, ingested_at: dt.datetime) -> pl.DataFrame:
     return tagged.with_columns(
         pl.lit(spec.symbol).alias("symbol"),
         pl.lit(spec.source_symbol).alias("source_symbol"),
@@ -58,10 +74,14 @@ def daily_bars_table_frame(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(bars on session dates in table shape, bars dated on a non-session day)."""
     in_session = pl.col("date").is_in(session_dates.implode())
-    frame = bars.filter(in_session).with_columns(
-        pl.lit(spec.symbol).alias("symbol"),
-        pl.lit(spec.source_symbol).alias("source_symbol"),
-        pl.lit(spec.is_proxy).alias("is_proxy"),
-        pl.lit(ingested_at).cast(pl.Datetime("us", "UTC")).alias("ingested_at"),
-    ).select(DAILY_TABLE_COLUMNS)
+    frame = (
+        bars.filter(in_session)
+        .with_columns(
+            pl.lit(spec.symbol).alias("symbol"),
+            pl.lit(spec.source_symbol).alias("source_symbol"),
+            pl.lit(spec.is_proxy).alias("is_proxy"),
+            pl.lit(ingested_at).cast(pl.Datetime("us", "UTC")).alias("ingested_at"),
+        )
+        .select(DAILY_TABLE_COLUMNS)
+    )
     return frame, bars.filter(~in_session)

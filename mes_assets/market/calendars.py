@@ -18,7 +18,7 @@ import polars as pl
 
 from mes_assets.instruments import InstrumentSpec
 
-SESSION_SCHEMA = {
+SESSION_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "date": pl.Date,
     "symbol": pl.Utf8,
     "session_id": pl.Utf8,
@@ -48,16 +48,16 @@ def _utc(text: str) -> pd.Timestamp:
 SESSION_CORRECTIONS: dict[str, dict[dt.date, dict[str, pd.Timestamp]]] = {
     "CBOT_Agriculture": {
         dt.date(2025, 1, 9): {
-            "market_open": _utc("2025-01-09 01:00"),   # 19:00 CT the evening before
-            "break_start": _utc("2025-01-09 13:45"),   # 07:45 CT
-            "break_end": _utc("2025-01-09 14:30"),     # 08:30 CT, day session opens
+            "market_open": _utc("2025-01-09 01:00"),  # 19:00 CT the evening before
+            "break_start": _utc("2025-01-09 13:45"),  # 07:45 CT
+            "break_end": _utc("2025-01-09 14:30"),  # 08:30 CT, day session opens
             "market_close": _utc("2025-01-09 18:15"),  # 12:15 CT early close
         },
     },
     "CME_Equity": {
         dt.date(2025, 1, 9): {
-            "market_open": _utc("2025-01-08 23:00"),   # 17:00 CT the evening before
-            "break_start": _utc("2025-01-09 14:30"),   # no break: the session ends first
+            "market_open": _utc("2025-01-08 23:00"),  # 17:00 CT the evening before
+            "break_start": _utc("2025-01-09 14:30"),  # no break: the session ends first
             "break_end": _utc("2025-01-09 14:30"),
             "market_close": _utc("2025-01-09 14:30"),  # 08:30 CT early close; NYSE shut all day
         },
@@ -130,9 +130,7 @@ def trading_dates_covering(
     sessions = exchange_sessions(
         spec, (first_utc - dt.timedelta(days=4)).date(), (last_utc + dt.timedelta(days=4)).date()
     )
-    overlapping = sessions.filter(
-        (pl.col("session_close") > first_utc) & (pl.col("session_open") <= last_utc)
-    )
+    overlapping = sessions.filter((pl.col("session_close") > first_utc) & (pl.col("session_open") <= last_utc))
     if overlapping.is_empty():
         return None
     return overlapping["date"].min(), overlapping["date"].max()  # type: ignore[return-value]

@@ -34,6 +34,7 @@ import json
 import math
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -41,7 +42,7 @@ import polars as pl
 from mes_assets.horizons import QUANTILES
 from mes_assets.horizons import horizon as horizon_of
 from mes_assets.levels.fibonacci import LEVEL_COLUMNS
-from mes_assets.montecarlo.forecasts import closed_form_tap, tap_forecasts
+from mes_assets.montecarlo.forecasts import Engine, closed_form_tap, tap_forecasts
 from mes_assets.montecarlo.reliability import (
     calibration_report,
     level_sides,
@@ -49,8 +50,7 @@ from mes_assets.montecarlo.reliability import (
 )
 from mes_assets.montecarlo.vol_blend import choose_blend, price_sigma
 
-__all__ = ["WEIGHTS", "BacktestInputs", "Origins", "backtest_origins", "backtest_rows",
-           "score_origins"]
+__all__ = ["WEIGHTS", "BacktestInputs", "Origins", "backtest_origins", "backtest_rows", "score_origins"]
 
 WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
 MES_RV_MINUTES = 390
@@ -84,7 +84,7 @@ class Origins:
     high: np.ndarray
     low: np.ndarray
     quantiles: np.ndarray | None
-    dates: list
+    dates: list[dt.date]
     n_skipped: int
 
 
@@ -103,7 +103,7 @@ def _window_extremes(high: np.ndarray, low: np.ndarray, h: int, same: np.ndarray
     return hi, lo
 
 
-def _trailing_rv(close: np.ndarray, dates: list, session_dates: list, bar_minutes: int) -> np.ndarray:
+def _trailing_rv(close: np.ndarray, dates: list[dt.date], session_dates: list[dt.date], bar_minutes: int) -> np.ndarray:
     """MES trailing realized vol: sd of the log returns over the previous MES_RV_MINUTES, annualised."""
     from mes_assets.levels.fibonacci import segment_bounds
 
@@ -120,7 +120,7 @@ def _trailing_rv(close: np.ndarray, dates: list, session_dates: list, bar_minute
     return out
 
 
-def backtest_origins(inputs: BacktestInputs, horizon: str, session_dates: list) -> Origins:
+def backtest_origins(inputs: BacktestInputs, horizon: str, session_dates: list[dt.date]) -> Origins:
     bars = inputs.bars.sort("bar_end")
     dates = bars["date"].to_numpy()
     close = bars["close"].to_numpy().astype(np.float64)
@@ -149,6 +149,7 @@ def backtest_origins(inputs: BacktestInputs, horizon: str, session_dates: list) 
         fc_key = source_day
         fc = {r["date"]: r for r in inputs.forecasts.filter(pl.col("horizon") == horizon).iter_rows(named=True)}
     win_hi, win_lo = _window_extremes(high, low, h, same)
+    spot: list[float]
     spot, vix, realized, levels, level_origin, his, los, quant, days = [], [], [], [], [], [], [], [], []
     skipped = 0
     for t in range(close.shape[0]):
@@ -174,13 +175,23 @@ def backtest_origins(inputs: BacktestInputs, horizon: str, session_dates: list) 
                 levels.append(row[col])
                 level_origin.append(k)
     q = np.array(quant, dtype=np.float64).reshape(-1, 5)
-    return Origins(np.array(spot), np.array(vix), np.array(realized), np.array(levels, dtype=np.float64),
-                    np.array(level_origin, dtype=np.int64), np.array(his), np.array(los),
-                    q if np.isfinite(q).any() else None, days, skipped)
+    return Origins(
+        np.array(spot),
+        np.array(vix),
+        np.array(realized),
+        np.array(levels, dtype=np.float64),
+        np.array(level_origin, dtype=np.int64),
+        np.array(his),
+        np.array(los),
+        q if np.isfinite(q).any() else None,
+        days,
+        skipped,
+    )
 
 
-def backtest_rows(inputs: BacktestInputs, horizon: str, session_dates: list, computed_at: dt.datetime,
-                 n_threads: int = 1) -> dict:
+def backtest_rows(
+    inputs: BacktestInputs, horizon: str, session_dates: list[dt.date], computed_at: dt.datetime, n_threads: int = 1
+) -> dict[str, Any]:
     """One backtesting.mc_calibration row (and the reports) for one symbol and horizon."""
     started = time.perf_counter()
     o = backtest_origins(inputs, horizon, session_dates)
@@ -188,46 +199,83 @@ def backtest_rows(inputs: BacktestInputs, horizon: str, session_dates: list, com
     return score_origins(o, inputs.symbol, horizon, computed_at, started, describe=grid, n_threads=n_threads)
 
 
-def score_origins(o: Origins, symbol: str, horizon: str, computed_at: dt.datetime,
-                  started: float | None = None, describe: dict | None = None, n_threads: int = 1) -> dict:
+def score_origins(
+    o: Origins,
+    symbol: str,
+    horizon: str,
+    computed_at: dt.datetime,
+    started: float | None = None,
+    describe: dict[str, Any] | None = None,
+    n_threads: int = 1,
+) -> dict[str, Any]:
     """Score prepared origins: weights with the exact engine, the chosen one with ``crn``, the baseline."""
     started = time.perf_counter() if started is None else started
     base = {"symbol": symbol, "horizon": horizon, "n_origins": len(o.spot), "computed_at": computed_at}
     if len(o.spot) == 0:
-        return base | {"date": None, "status": "uncalibrated", "calibration_version": "none",
-                       "n_forecasts": 0, "reason": "no scorable origins"}
+        return base | {
+            "date": None,
+            "status": "uncalibrated",
+            "calibration_version": "none",
+            "n_forecasts": 0,
+            "reason": "no scorable origins",
+        }
     unit_years = 1.0 / horizon_of(horizon).units_per_year
     length = float(horizon_of(horizon).length)
     side = level_sides(o.spot, o.level, o.level_origin)
     outcome = observed_touches(o.high, o.low, o.level, side, o.level_origin)
 
-    def probs(weight: float, engine: str) -> np.ndarray:
+    def probs(weight: float, engine: Engine) -> np.ndarray:
         sigma = price_sigma(o.spot, weight * o.vix + (1.0 - weight) * o.realized, unit_years)
         # n_threads splits rows only: the result does not depend on it
-        return tap_forecasts(o.spot, o.level, o.level_origin, sigma, length, o.quantiles,
-                             engine=engine, seed=0, n_threads=n_threads).tap_prob
+        return tap_forecasts(
+            o.spot, o.level, o.level_origin, sigma, length, o.quantiles, engine=engine, seed=0, n_threads=n_threads
+        ).tap_prob
 
     candidates = {w: probs(w, "exact") for w in WEIGHTS}
-    description = {"symbol": symbol, "horizon": horizon, "first": str(o.dates[0]),
-                   "last": str(o.dates[-1]), "weights": list(WEIGHTS), "engine": "exact", **(describe or {})}
+    description = {
+        "symbol": symbol,
+        "horizon": horizon,
+        "first": str(o.dates[0]),
+        "last": str(o.dates[-1]),
+        "weights": list(WEIGHTS),
+        "engine": "exact",
+        **(describe or {}),
+    }
     choice = choose_blend(candidates, outcome, description=description)
     weight = choice.weight if choice.weight is not None else 1.0  # report VIX-only when uncalibrated
     model = probs(weight, "crn")
-    baseline = closed_form_tap(o.spot[o.level_origin], o.level,
-                               price_sigma(o.spot, o.realized, unit_years)[o.level_origin], length)
+    baseline = closed_form_tap(
+        o.spot[o.level_origin], o.level, price_sigma(o.spot, o.realized, unit_years)[o.level_origin], length
+    )
     rep = calibration_report(model, outcome, reference_p=baseline)
     rep_base = calibration_report(baseline, outcome)
     reliability = [
         {"lower": float(a), "upper": float(b), "mean_forecast": float(m), "observed": float(f), "count": int(c)}
-        for a, b, m, f, c in zip(rep.reliability.lower, rep.reliability.upper, rep.reliability.mean_forecast,
-                                 rep.reliability.observed_freq, rep.reliability.count, strict=True)
+        for a, b, m, f, c in zip(
+            rep.reliability.lower,
+            rep.reliability.upper,
+            rep.reliability.mean_forecast,
+            rep.reliability.observed_freq,
+            rep.reliability.count,
+            strict=True,
+        )
     ]
     return base | {
-        "date": max(o.dates), "calibration_version": choice.version, "status": choice.status,
-        "vix_weight": choice.weight, "n_forecasts": int(outcome.shape[0]), "first_origin": min(o.dates),
-        "brier_model": rep.brier, "brier_baseline": rep_base.brier, "brier_skill": rep.brier_skill,
-        "calibration_slope": rep.slope, "calibration_intercept": rep.intercept, "baseline_slope": rep_base.slope,
-        "base_rate": rep.base_rate, "reliability_json": json.dumps(reliability),
+        "date": max(o.dates),
+        "calibration_version": choice.version,
+        "status": choice.status,
+        "vix_weight": choice.weight,
+        "n_forecasts": int(outcome.shape[0]),
+        "first_origin": min(o.dates),
+        "brier_model": rep.brier,
+        "brier_baseline": rep_base.brier,
+        "brier_skill": rep.brier_skill,
+        "calibration_slope": rep.slope,
+        "calibration_intercept": rep.intercept,
+        "baseline_slope": rep_base.slope,
+        "base_rate": rep.base_rate,
+        "reliability_json": json.dumps(reliability),
         "candidates_json": json.dumps({str(w): b for w, b in choice.brier.items()}),
-        "elapsed_s": time.perf_counter() - started, "n_skipped_no_vol": o.n_skipped,
+        "elapsed_s": time.perf_counter() - started,
+        "n_skipped_no_vol": o.n_skipped,
     }

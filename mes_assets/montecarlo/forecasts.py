@@ -144,26 +144,7 @@ METHOD_VERSION = "mccal-1"
 """Prefix of :class:`BlendChoice` versions; bump when the scoring or the choice rule changes."""
 
 
-
 Engine = Literal["crn", "exact", "per_origin"]
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 
 
 # --------------------------------------------------------------------------------------------
@@ -278,7 +259,8 @@ def _exact_tap(gap_sign: FloatArray, k: FloatArray, d: FloatArray, alpha: FloatA
     log_part = c + 0.5 * e * e + _log_normal_mass(x_lo - e, x_hi - e)
     with np.errstate(over="ignore"):  # log_part <= 0 mathematically; -inf for empty pieces
         part = np.exp(np.minimum(log_part, 0.0))
-    return np.clip((touched + part).sum(axis=1), 0.0, 1.0)
+    prob: FloatArray = np.clip((touched + part).sum(axis=1), 0.0, 1.0)
+    return prob
 
 
 def tap_forecasts(
@@ -426,19 +408,3 @@ def tap_forecasts(
         arr.setflags(write=False)
     return TapForecasts(tap_prob=tap, ci_low=ci_low, ci_high=ci_high, method=method, engine=engine,
                         n_paths=0 if engine == "exact" else paths)  # fmt: skip
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-

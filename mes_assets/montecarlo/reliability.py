@@ -1,4 +1,7 @@
-"""Outcomes and scores of tap forecasts: which side each level lies on, whether the recorded bars touched it, Brier and reliability by bin."""
+"""Outcomes and scores of tap forecasts.
+
+Which side each level lies on, whether the recorded bars touched it, Brier and reliability by bin.
+"""
 
 from __future__ import annotations
 

@@ -31,6 +31,7 @@ import datetime as dt
 import math
 import zlib
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -46,16 +47,35 @@ N_PATHS = 10_000
 GAMMA_LEVELS = {"zero_gamma": "zero_gamma", "wall_1": "gamma_wall_1", "wall_2": "gamma_wall_2"}
 
 
-MC_TOUCH_SCHEMA: dict[str, pl.DataType] = {
-    "date": pl.Date, "symbol": pl.Utf8, "horizon": pl.Utf8, "level_tag": pl.Utf8,
-    "level_price": pl.Float64, "tap_prob": pl.Float64, "tap_prob_ci_low": pl.Float64,
-    "tap_prob_ci_high": pl.Float64, "exp_time_to_touch": pl.Float64, "path_var95": pl.Float64,
-    "exp_time_to_touch_unit": pl.Utf8, "level_side": pl.Utf8, "spot": pl.Float64,
-    "level_distance_bps": pl.Float64, "n_paths": pl.Int64, "n_steps": pl.Int64,
-    "sigma_annual": pl.Float64, "vol_source": pl.Utf8, "drift_source": pl.Utf8, "ci_method": pl.Utf8,
-    "method": pl.Utf8, "seed": pl.Int64, "quantile_model_version": pl.Utf8, "calc_version": pl.Utf8,
-    "computed_at": pl.Datetime("us", "UTC"), "terminal_source": pl.Utf8,
-    "vol_calibration_version": pl.Utf8, "origin_ts": pl.Datetime("us", "UTC"),
+MC_TOUCH_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
+    "date": pl.Date,
+    "symbol": pl.Utf8,
+    "horizon": pl.Utf8,
+    "level_tag": pl.Utf8,
+    "level_price": pl.Float64,
+    "tap_prob": pl.Float64,
+    "tap_prob_ci_low": pl.Float64,
+    "tap_prob_ci_high": pl.Float64,
+    "exp_time_to_touch": pl.Float64,
+    "path_var95": pl.Float64,
+    "exp_time_to_touch_unit": pl.Utf8,
+    "level_side": pl.Utf8,
+    "spot": pl.Float64,
+    "level_distance_bps": pl.Float64,
+    "n_paths": pl.Int64,
+    "n_steps": pl.Int64,
+    "sigma_annual": pl.Float64,
+    "vol_source": pl.Utf8,
+    "drift_source": pl.Utf8,
+    "ci_method": pl.Utf8,
+    "method": pl.Utf8,
+    "seed": pl.Int64,
+    "quantile_model_version": pl.Utf8,
+    "calc_version": pl.Utf8,
+    "computed_at": pl.Datetime("us", "UTC"),
+    "terminal_source": pl.Utf8,
+    "vol_calibration_version": pl.Utf8,
+    "origin_ts": pl.Datetime("us", "UTC"),
 }
 
 
@@ -68,7 +88,7 @@ class TouchInputs:
     horizon: str
     spot: float
     levels: dict[str, float]
-    forecast: dict | None
+    forecast: dict[str, Any] | None
     vix: float | None
     realized_vol: float | None
     vix_weight: float | None
@@ -76,15 +96,17 @@ class TouchInputs:
     origin_ts: dt.datetime | None = None
 
 
-def day_levels(fib_row: dict | None, gamma_row: dict | None) -> dict[str, float]:
+def day_levels(fib_row: dict[str, Any] | None, gamma_row: dict[str, Any] | None) -> dict[str, float]:
     """level_tag -> price for every level that exists for the date (finite prices only)."""
     levels: dict[str, float] = {}
-    for col in LEVEL_COLUMNS if fib_row else ():
-        if fib_row.get(col) is not None and math.isfinite(fib_row[col]):
-            levels[col] = float(fib_row[col])
-    for col, tag in GAMMA_LEVELS.items() if gamma_row else ():
-        if gamma_row.get(col) is not None and math.isfinite(gamma_row[col]):
-            levels[tag] = float(gamma_row[col])
+    if fib_row:
+        for col in LEVEL_COLUMNS:
+            if fib_row.get(col) is not None and math.isfinite(fib_row[col]):
+                levels[col] = float(fib_row[col])
+    if gamma_row:
+        for col, tag in GAMMA_LEVELS.items():
+            if gamma_row.get(col) is not None and math.isfinite(gamma_row[col]):
+                levels[tag] = float(gamma_row[col])
     return levels
 
 
@@ -104,7 +126,9 @@ def _seed(inputs: TouchInputs) -> int:
     return zlib.crc32(f"{inputs.symbol}|{inputs.date.isoformat()}|{inputs.horizon}".encode())
 
 
-def touch_rows(inputs: TouchInputs, computed_at: dt.datetime, n_paths: int = N_PATHS) -> tuple[list[dict], str]:
+def touch_rows(
+    inputs: TouchInputs, computed_at: dt.datetime | None, n_paths: int = N_PATHS
+) -> tuple[list[dict[str, Any]], str]:
     """mc_touches rows for one (date, horizon) and a status ('ok', 'no_levels', 'no_volatility')."""
     if not inputs.levels:
         return [], "no_levels"
@@ -127,24 +151,48 @@ def touch_rows(inputs: TouchInputs, computed_at: dt.datetime, n_paths: int = N_P
     prices = np.array([inputs.levels[t] for t in tags], dtype=np.float64)
     seed = _seed(inputs)
     result = tap_probabilities(
-        spot=inputs.spot, levels=prices, terminal_quantiles=quantiles, sigma=sigma,
-        horizon=float(h.length), n_steps=h.length, n_paths=n_paths, seed=seed,
+        spot=inputs.spot,
+        levels=prices,
+        terminal_quantiles=quantiles,
+        sigma=sigma,
+        horizon=float(h.length),
+        n_steps=h.length,
+        n_paths=n_paths,
+        seed=seed,
     )
     rows = []
     for i, tag in enumerate(tags):
         ett = float(result.exp_time_to_touch[i])
-        rows.append({
-            "date": inputs.date, "symbol": inputs.symbol, "horizon": inputs.horizon, "level_tag": tag,
-            "level_price": float(prices[i]), "tap_prob": float(result.tap_prob[i]),
-            "tap_prob_ci_low": float(result.ci_low[i]), "tap_prob_ci_high": float(result.ci_high[i]),
-            "exp_time_to_touch": ett if math.isfinite(ett) else None,
-            "path_var95": float(result.path_var95[i]), "exp_time_to_touch_unit": h.time_unit,
-            "level_side": "above" if prices[i] >= inputs.spot else "below", "spot": inputs.spot,
-            "level_distance_bps": (prices[i] / inputs.spot - 1.0) * 1e4, "n_paths": n_paths,
-            "n_steps": h.length, "sigma_annual": sigma_annual, "vol_source": vol_source,
-            "drift_source": drift, "ci_method": "wilson", "method": "conditional_bridge", "seed": seed,
-            "quantile_model_version": version, "calc_version": CALC_VERSION, "computed_at": computed_at,
-            "terminal_source": terminal, "vol_calibration_version": inputs.vol_calibration_version,
-            "origin_ts": inputs.origin_ts,
-        })
+        rows.append(
+            {
+                "date": inputs.date,
+                "symbol": inputs.symbol,
+                "horizon": inputs.horizon,
+                "level_tag": tag,
+                "level_price": float(prices[i]),
+                "tap_prob": float(result.tap_prob[i]),
+                "tap_prob_ci_low": float(result.ci_low[i]),
+                "tap_prob_ci_high": float(result.ci_high[i]),
+                "exp_time_to_touch": ett if math.isfinite(ett) else None,
+                "path_var95": float(result.path_var95[i]),
+                "exp_time_to_touch_unit": h.time_unit,
+                "level_side": "above" if prices[i] >= inputs.spot else "below",
+                "spot": inputs.spot,
+                "level_distance_bps": (prices[i] / inputs.spot - 1.0) * 1e4,
+                "n_paths": n_paths,
+                "n_steps": h.length,
+                "sigma_annual": sigma_annual,
+                "vol_source": vol_source,
+                "drift_source": drift,
+                "ci_method": "wilson",
+                "method": "conditional_bridge",
+                "seed": seed,
+                "quantile_model_version": version,
+                "calc_version": CALC_VERSION,
+                "computed_at": computed_at,
+                "terminal_source": terminal,
+                "vol_calibration_version": inputs.vol_calibration_version,
+                "origin_ts": inputs.origin_ts,
+            }
+        )
     return rows, "ok"

@@ -1,4 +1,7 @@
-"""The Monte-Carlo volatility: a blend of VIX and trailing realized vol, in price units per step, and the backtest's choice of blend weight."""
+"""The Monte-Carlo volatility: a blend of VIX and trailing realized vol, in price units per step.
+
+Also the backtest's choice of blend weight.
+"""
 
 from __future__ import annotations
 

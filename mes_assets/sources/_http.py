@@ -59,9 +59,7 @@ def http_json(get: HttpGet, url: str, timeout: float, what: str, secret: Secret 
             detail = exc.read().decode("utf-8", "replace")[:300]
         except Exception:  # noqa: BLE001 - best effort detail only
             pass
-        raise SourceUnavailableError(
-            redact(f"{what}: HTTP {exc.code} {exc.reason} {detail}".strip(), secret)
-        ) from None
+        raise SourceUnavailableError(redact(f"{what}: HTTP {exc.code} {exc.reason} {detail}".strip(), secret)) from None
     except (urllib.error.URLError, OSError, TimeoutError) as exc:
         reason = getattr(exc, "reason", exc)
         raise SourceUnavailableError(redact(f"{what}: request failed ({reason})", secret)) from None

@@ -58,21 +58,10 @@ _FIXED_PRICE_UNITS = 1e9  # DBN prices are int64 in units of 1e-9
 _NS_PER_DAY = 86_400 * 10**9
 
 
-
-
-
-
-
-
-
-
-
-
-
 def _as_utc(v: dt.datetime, name: str) -> dt.datetime:
     if not isinstance(v, dt.datetime) or v.tzinfo is None or v.utcoffset() is None:
         raise ValueError(f"{name} must be a timezone-aware datetime, got {v!r}")
-    return v.astimezone(dt.timezone.utc)
+    return v.astimezone(dt.UTC)
 
 
 def _check_dates(start: dt.date, end: dt.date) -> None:
@@ -133,7 +122,9 @@ def ohlcv_store_to_frame(store: Any, source_symbol: str, source: str) -> pl.Data
     if schema == "ohlcv-1m":
         off_minute = np.flatnonzero(ts_ns % (60 * 10**9) != 0)
         if off_minute.size:
-            raise DataQualityError(f"{source}: ohlcv-1m ts_event not on a whole minute at records {off_minute[:5].tolist()}")
+            raise DataQualityError(
+                f"{source}: ohlcv-1m ts_event not on a whole minute at records {off_minute[:5].tolist()}"
+            )
         ts = pl.Series("ts_event", ts_ns // 1000, dtype=pl.Int64).cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
         frame = pl.DataFrame(
             {
@@ -441,7 +432,9 @@ def cftc_rows_to_frame(rows: Sequence[Mapping[str, Any]], report_type: str, sour
     if rows:
         for col, field in mapping.items():
             if all(field not in r for r in rows):
-                raise DataQualityError(f"{source}: field {field!r} ({col}) absent in every row; dataset schema changed?")
+                raise DataQualityError(
+                    f"{source}: field {field!r} ({col}) absent in every row; dataset schema changed?"
+                )
     data: dict[str, list[Any]] = {name: [] for name in COT.names()}
     for i, r in enumerate(rows):
         where = f"{source} row {i}"
@@ -471,7 +464,9 @@ def cftc_rows_to_frame(rows: Sequence[Mapping[str, Any]], report_type: str, sour
     frame = pl.DataFrame(data, schema=COT).with_columns(cot_release_date_expr("report_date").alias("release_date"))
     dup = frame.filter(pl.struct("market_code", "report_date").is_duplicated())
     if dup.height:
-        raise DataQualityError(f"{source}: duplicate (market_code, report_date) rows {dup['report_date'].to_list()[:5]}")
+        raise DataQualityError(
+            f"{source}: duplicate (market_code, report_date) rows {dup['report_date'].to_list()[:5]}"
+        )
     return check_schema(frame.sort("report_date"), COT, name="cot")
 
 

@@ -62,18 +62,22 @@ class CsvFeed:
     def observations(self) -> pl.DataFrame:
         """``published_at`` (Datetime UTC, strictly increasing) and ``value`` (finite Float64)."""
         try:
-            raw = pl.read_csv(io.StringIO(self._text()), columns=["published_at", "value"],
-                              schema_overrides={"published_at": pl.Utf8, "value": pl.Utf8})
+            raw = pl.read_csv(
+                io.StringIO(self._text()),
+                columns=["published_at", "value"],
+                schema_overrides={"published_at": pl.Utf8, "value": pl.Utf8},
+            )
         except (pl.exceptions.PolarsError, ValueError) as exc:
             raise DataQualityError(f"feed {self.column}: malformed CSV ({exc})") from None
         frame = raw.with_columns(
             pl.col("published_at").str.to_datetime(time_zone="UTC", strict=False, time_unit="us"),
             pl.col("value").str.strip_chars().cast(pl.Float64, strict=False),
         )
-        bad = frame.filter(pl.col("published_at").is_null() | pl.col("value").is_null()
-                           | ~pl.col("value").is_finite())
+        bad = frame.filter(pl.col("published_at").is_null() | pl.col("value").is_null() | ~pl.col("value").is_finite())
         if bad.height:
-            raise DataQualityError(f"feed {self.column}: {bad.height} row(s) without a parseable instant or a finite value")
+            raise DataQualityError(
+                f"feed {self.column}: {bad.height} row(s) without a parseable instant or a finite value"
+            )
         stamps = frame["published_at"]
         if not stamps.is_sorted() or stamps.is_duplicated().any():
             raise DataQualityError(f"feed {self.column}: published_at must be strictly increasing")

@@ -65,9 +65,7 @@ class _Root:
         return path.relative_to(self.root).as_posix()
 
 
-def _read_str_csv(
-    data: bytes | Path, *, has_header: bool = True, new_columns: list[str] | None = None
-) -> pl.DataFrame:
+def _read_str_csv(data: bytes | Path, *, has_header: bool = True, new_columns: list[str] | None = None) -> pl.DataFrame:
     """Read a csv with every column as Utf8 plus a 1-based ``_line`` column."""
     raw = data.read_bytes() if isinstance(data, Path) else data
     if raw.startswith(b"\xef\xbb\xbf"):  # UTF-8 BOM (CFTC TFF files)
@@ -189,7 +187,8 @@ def _eastern_naive_to_utc(frame: pl.DataFrame, col: str, where: str) -> pl.Serie
     if bad:
         hits = frame.filter(pl.col(col).is_in(list(bad)))
         shown = ", ".join(
-            f"line {ln}: {t} is {bad[t]}" for ln, t in zip(hits[_LINE].to_list()[:5], hits[col].to_list()[:5], strict=True)
+            f"line {ln}: {t} is {bad[t]}"
+            for ln, t in zip(hits[_LINE].to_list()[:5], hits[col].to_list()[:5], strict=True)
         )
         raise DataQualityError(f"{where}: US/Eastern local time cannot be mapped to UTC: {shown}")
     lookup = pl.DataFrame(
@@ -258,9 +257,7 @@ class ReplayMarketData:
         """
         sym = symbol.upper()
         if sym not in self.DAILY_SYMBOLS:
-            raise ValueError(
-                f"unsupported daily symbol {symbol!r}; replay supports {list(self.DAILY_SYMBOLS)}"
-            )
+            raise ValueError(f"unsupported daily symbol {symbol!r}; replay supports {list(self.DAILY_SYMBOLS)}")
         _check_date_window(start, end)
         if sym not in self._daily_cache:
             loader = self._load_barchart_zl if sym == "ZL" else self._load_chris_es
@@ -289,17 +286,13 @@ class ReplayMarketData:
         desc_bad = frame.filter(pl.col("date") >= pl.col("date").shift(1))
         if desc_bad.height:
             raise DataQualityError(
-                f"{rel}: expected strictly newest-first dates; out of order at lines "
-                f"{desc_bad[_LINE].to_list()[:5]}"
+                f"{rel}: expected strictly newest-first dates; out of order at lines {desc_bad[_LINE].to_list()[:5]}"
             )
         frame = frame.reverse()
         # Data-driven completeness rule: a row dated on/after the download date is an
         # intraday partial session (here 2025-10-15, downloaded 12:34pm CDT) -> dropped.
         frame = frame.filter(pl.col("date") < as_of)
-        source = (
-            f"barchart:ZLZ25 {rel} (OHLC and close=Last are ZLZ25; "
-            "volume/open_interest are all-months ZL totals)"
-        )
+        source = f"barchart:ZLZ25 {rel} (OHLC and close=Last are ZLZ25; volume/open_interest are all-months ZL totals)"
         return pl.DataFrame(
             {
                 "date": frame["date"],
@@ -350,9 +343,7 @@ class ReplayMarketData:
     def _minute_files(self, symbol: str) -> list[Path]:
         sym = symbol.upper()
         if sym not in self.MINUTE_SYMBOLS:
-            raise ValueError(
-                f"unsupported minute symbol {symbol!r}; replay supports {list(self.MINUTE_SYMBOLS)}"
-            )
+            raise ValueError(f"unsupported minute symbol {symbol!r}; replay supports {list(self.MINUTE_SYMBOLS)}")
         folder = self._root.root / "futures_1m"
         files = sorted(folder.glob(_FIRSTRATE_GLOB))
         if not files:
@@ -394,9 +385,7 @@ class ReplayMarketData:
             bars = bars.filter((pl.col("ts_event") >= start) & (pl.col("ts_event") < end))
             if proxy:
                 rel = self._root.rel(path)
-                bars = bars.with_columns(
-                    pl.lit(f"firstrate ES 1m (ES proxy for MES) {rel}").alias("source")
-                )
+                bars = bars.with_columns(pl.lit(f"firstrate ES 1m (ES proxy for MES) {rel}").alias("source"))
             parts.append(bars)
         out = pl.concat(parts, how="vertical") if parts else pl.DataFrame(schema=MINUTE_BARS)
         check_schema(out, MINUTE_BARS, name=f"minute {symbol}")
@@ -437,9 +426,7 @@ class ReplayMarketData:
         rel = self._root.rel(path)
         with path.open("r") as fh:
             has_header = self._firstrate_has_header(fh.readline())
-        frame = _read_str_csv(
-            path, has_header=has_header, new_columns=None if has_header else _FIRSTRATE_COLS
-        )
+        frame = _read_str_csv(path, has_header=has_header, new_columns=None if has_header else _FIRSTRATE_COLS)
         if frame.columns[1:] != _FIRSTRATE_COLS:  # [0] is _line
             raise DataQualityError(f"{rel}: unexpected columns {frame.columns[1:]}, want {_FIRSTRATE_COLS}")
         raw_ts = _clean(frame, "timestamp")
@@ -521,8 +508,13 @@ class ReplayFred:
         )
         frame = frame.with_columns(dates.alias("_date"))
         _fail_rows(frame, frame["_date"].is_duplicated(), date_col, "duplicate date", rel)
-        _fail_rows(frame, (frame["_date"] <= frame["_date"].shift(1)).fill_null(False), date_col,
-                   "date not after the previous row", rel)
+        _fail_rows(
+            frame,
+            (frame["_date"] <= frame["_date"].shift(1)).fill_null(False),
+            date_col,
+            "date not after the previous row",
+            rel,
+        )
         return out
 
 
@@ -599,8 +591,9 @@ def _agreeing_once(frame: pl.DataFrame) -> pl.DataFrame:
     clash = dup.group_by(key).agg(pl.struct(values).n_unique().alias("versions")).filter(pl.col("versions") > 1)
     if clash.height:
         first = clash.sort(key).row(0, named=True)
-        sources = dup.filter((pl.col("market_code") == first["market_code"])
-                             & (pl.col("report_date") == first["report_date"]))["source"].to_list()
+        sources = dup.filter(
+            (pl.col("market_code") == first["market_code"]) & (pl.col("report_date") == first["report_date"])
+        )["source"].to_list()
         raise DataQualityError(
             f"COT files disagree on {first['market_code']} {first['report_date']} ({first['report_type']}): {sources}"
         )
@@ -674,8 +667,11 @@ class ReplayCot:
                 self._load_official(_DISAGG_FILE, _DISAGG_COLS, "disaggregated", "%Y-%m-%d"),
             ]
             parts += [self._load_sergej(rel, code, name) for rel, (code, name) in _SERGEJ_FILES.items()]
-            parts += [self._load_socrata(rel, report_type) for rel, report_type in _SOCRATA_FILES.items()
-                      if (self._root.root / rel).is_file()]
+            parts += [
+                self._load_socrata(rel, report_type)
+                for rel, report_type in _SOCRATA_FILES.items()
+                if (self._root.root / rel).is_file()
+            ]
             frame = _agreeing_once(pl.concat(parts, how="vertical"))
             dup = frame.filter(pl.struct("market_code", "report_date", "report_type").is_duplicated())
             if dup.height:
@@ -690,21 +686,15 @@ class ReplayCot:
         """Assemble a COT frame; categories this report format lacks become explicit nulls."""
         fixed = {"report_type": report_type, "source": source}
         data = {
-            name: cols[name]
-            if name in cols
-            else pl.Series(name, [fixed.get(name)] * n, dtype=dtype)
+            name: cols[name] if name in cols else pl.Series(name, [fixed.get(name)] * n, dtype=dtype)
             for name, dtype in COT.items()
         }
-        frame = pl.DataFrame(data, schema=COT).with_columns(
-            cot_release_date_expr("report_date").alias("release_date")
-        )
+        frame = pl.DataFrame(data, schema=COT).with_columns(cot_release_date_expr("report_date").alias("release_date"))
         for name, dtype in COT.items():
             if dtype == pl.Int64:
                 neg = frame.filter(pl.col(name) < 0)
                 if neg.height:
-                    raise DataQualityError(
-                        f"{source}: negative {name} on {neg['report_date'].to_list()[:5]}"
-                    )
+                    raise DataQualityError(f"{source}: negative {name} on {neg['report_date'].to_list()[:5]}")
         return frame
 
     def _load_official(self, rel: str, mapping: dict[str, str], report_type: str, date_fmt: str) -> pl.DataFrame:
@@ -735,7 +725,9 @@ class ReplayCot:
         if not rows:
             raise DataQualityError(f"{rel}: no rows")
         dataset = CFTC_DATASETS[report_type]
-        frame = cftc_rows_to_frame(rows, report_type, f"cftc:{report_type} futures-only (public reporting {dataset}) {rel}")
+        frame = cftc_rows_to_frame(
+            rows, report_type, f"cftc:{report_type} futures-only (public reporting {dataset}) {rel}"
+        )
         return frame.with_columns(cot_release_date_expr("report_date").alias("release_date"))
 
     def _load_sergej(self, rel: str, code: str, name: str) -> pl.DataFrame:

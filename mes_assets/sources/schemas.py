@@ -122,9 +122,7 @@ COT: pl.Schema = pl.Schema(
     }
 )
 
-COT_POSITION_COLUMNS: tuple[str, ...] = tuple(
-    name for name, dtype in COT.items() if dtype == pl.Int64
-)
+COT_POSITION_COLUMNS: tuple[str, ...] = tuple(name for name, dtype in COT.items() if dtype == pl.Int64)
 
 
 def empty_frame(schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
@@ -224,27 +222,18 @@ def validate_bars(
 
     dup = frame.with_row_index("_i").filter(pl.col(time_col).is_duplicated())
     if dup.height:
-        raise DataQualityError(
-            f"duplicate {time_col} values: "
-            + _rows_text(frame, dup["_i"].to_list(), time_col)
-        )
+        raise DataQualityError(f"duplicate {time_col} values: " + _rows_text(frame, dup["_i"].to_list(), time_col))
 
     ordered = frame.with_row_index("_i").filter(pl.col(time_col) <= pl.col(time_col).shift(1))
     if ordered.height:
         bad = ordered["_i"].to_list()
-        detail = ", ".join(
-            f"row {i} ({t[i]}) after row {i - 1} ({t[i - 1]})" for i in bad[:5]
-        )
-        raise DataQualityError(
-            f"{time_col} not in increasing order at {len(bad)} place(s): {detail}"
-        )
+        detail = ", ".join(f"row {i} ({t[i]}) after row {i - 1} ({t[i - 1]})" for i in bad[:5])
+        raise DataQualityError(f"{time_col} not in increasing order at {len(bad)} place(s): {detail}")
 
     def fail_where(cond: pl.Expr, what: str) -> None:
         bad = frame.with_row_index("_i").filter(cond)
         if bad.height:
-            raise DataQualityError(
-                f"{what}: " + _rows_text(frame, bad["_i"].to_list(), time_col)
-            )
+            raise DataQualityError(f"{what}: " + _rows_text(frame, bad["_i"].to_list(), time_col))
 
     for c in PRICE_COLUMNS:
         fail_where(pl.col(c).is_null(), f"null {c} price")

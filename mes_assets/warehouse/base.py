@@ -94,9 +94,7 @@ def check_slice(
             raise ValueError(f"frame has no {column!r} column")
     if frame.schema["date"] != pl.Date:
         raise TypeError(f"'date' must be pl.Date, got {frame.schema['date']}")
-    outside = frame.filter(
-        (pl.col("date") < start) | (pl.col("date") > end) | (pl.col(symbol_column) != symbol)
-    )
+    outside = frame.filter((pl.col("date") < start) | (pl.col("date") > end) | (pl.col(symbol_column) != symbol))
     if outside.height:
         raise ValueError(
             f"{outside.height} row(s) fall outside the slice {start}..{end} / {symbol}: "

@@ -124,19 +124,15 @@ def _to_bq_column(name: str, bq_type: str, dtype: pl.DataType) -> pl.Expr:
     return col
 
 
-def _query_parameter(
-    name: str, value: object
-) -> bigquery.ScalarQueryParameter | bigquery.ArrayQueryParameter:
+def _query_parameter(name: str, value: object) -> bigquery.ScalarQueryParameter | bigquery.ArrayQueryParameter:
     from google.cloud import bigquery
 
     if isinstance(value, (list, tuple)):
         kinds = {_scalar_type(name, v) for v in value}
         if len(kinds) != 1:
-            raise TypeError(
-                f"query parameter @{name}: an array needs one non-null element type, got {kinds or 'none'}"
-            )
+            raise TypeError(f"query parameter @{name}: an array needs one non-null element type, got {kinds or 'none'}")
         return bigquery.ArrayQueryParameter(name, kinds.pop(), list(value))
-    return bigquery.ScalarQueryParameter(name, _scalar_type(name, value), value)
+    return bigquery.ScalarQueryParameter(name, _scalar_type(name, value), value)  # type: ignore[arg-type]  # _scalar_type checked it
 
 
 def _scalar_type(name: str, value: object) -> str:
@@ -208,9 +204,7 @@ class BigQueryBackend:
 
             # The client sends requests to BIGQUERY_EMULATOR_HOST when it is set.
             _LOG.info("BigQuery warehouse: using the emulator at %s", os.environ[EMULATOR_HOST_ENV])
-            return bigquery.Client(
-                project=self.project, credentials=AnonymousCredentials(), location=self.location
-            )
+            return bigquery.Client(project=self.project, credentials=AnonymousCredentials(), location=self.location)
 
         import google.auth
         from google.auth.exceptions import DefaultCredentialsError
@@ -276,9 +270,7 @@ class BigQueryBackend:
         missing = used - bound.keys()
         if missing:
             raise ValueError(f"query parameters not provided: {sorted(missing)}")
-        config = bigquery.QueryJobConfig(
-            query_parameters=[_query_parameter(k, v) for k, v in sorted(bound.items())]
-        )
+        config = bigquery.QueryJobConfig(query_parameters=[_query_parameter(k, v) for k, v in sorted(bound.items())])
         try:
             rows = self.client.query(query, job_config=config, location=self.location).result()
             # The Storage Read API is faster for large results; the emulator's client cannot reach it.
@@ -368,9 +360,7 @@ class BigQueryBackend:
 
     # -- slice-replace helpers ------------------------------------------------------------------
 
-    def _parquet_payload(
-        self, table: str, frame: pl.DataFrame, target: Mapping[str, bigquery.SchemaField]
-    ) -> pa.Table:
+    def _parquet_payload(self, table: str, frame: pl.DataFrame, target: Mapping[str, bigquery.SchemaField]) -> pa.Table:
         """The frame as an Arrow table with exactly the target's column types (frame column order)."""
         unknown = [c for c in frame.columns if c not in target]
         if unknown:
@@ -385,7 +375,7 @@ class BigQueryBackend:
             inner = dtype.inner if repeated and isinstance(dtype, (pl.List, pl.Array)) else dtype
             if bq_type not in _ARROW_TYPES:
                 problems.append(f"{name}: {bq_type} columns are not supported")
-            elif (repeated and inner is dtype and dtype != pl.Null) or not _accepts(bq_type, inner):
+            elif (repeated and inner is dtype and dtype != pl.Null) or not _accepts(bq_type, inner):  # type: ignore[arg-type]
                 declared = f"ARRAY<{bq_type}>" if repeated else bq_type
                 problems.append(f"{name}: {dtype} cannot be written to a {declared} column")
             else:
@@ -394,8 +384,7 @@ class BigQueryBackend:
         if problems:
             raise WarehouseError(f"frame does not fit {table}; previous rows kept: {'; '.join(problems)}")
         normalised = frame.select(
-            _to_bq_column(name, target[name].field_type.upper(), dtype)
-            for name, dtype in frame.schema.items()
+            _to_bq_column(name, target[name].field_type.upper(), dtype) for name, dtype in frame.schema.items()
         )
         try:
             return normalised.to_arrow().cast(pa.schema(fields))
@@ -443,9 +432,7 @@ class BigQueryBackend:
             self._staging_ready = True
         return f"{self.project}.{self.staging_dataset}.{table.replace('.', '__')}__{uuid.uuid4().hex}"
 
-    def _load_staging(
-        self, staging_id: str, payload: pa.Table, target: Mapping[str, bigquery.SchemaField]
-    ) -> None:
+    def _load_staging(self, staging_id: str, payload: pa.Table, target: Mapping[str, bigquery.SchemaField]) -> None:
         """Load the payload into the staging table with an explicit schema (the target's types)."""
         from google.cloud import bigquery
 

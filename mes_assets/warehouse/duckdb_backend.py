@@ -101,13 +101,18 @@ class DuckDBBackend:
         with self.connect() as con:
             for f in files:
                 con.execute(f"CREATE SCHEMA IF NOT EXISTS {f.dataset}")
-                existing = [
-                    row[0] for row in con.execute(
-                        "SELECT column_name FROM information_schema.columns "
-                        "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
-                        [f.dataset, f.name],
-                    ).fetchall()
-                ] if f.kind == "ddl" else []
+                existing = (
+                    [
+                        row[0]
+                        for row in con.execute(
+                            "SELECT column_name FROM information_schema.columns "
+                            "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+                            [f.dataset, f.name],
+                        ).fetchall()
+                    ]
+                    if f.kind == "ddl"
+                    else []
+                )
                 try:
                     statements = migration_statements(f, existing)
                 except ValueError as exc:

@@ -112,6 +112,5 @@ def migration_statements(sql_file: SqlFile, existing: list[str]) -> list[str]:
             "(locally: `make clean-warehouse` and re-materialize)"
         )
     return [
-        f"ALTER TABLE {sql_file.qualified_name} ADD COLUMN {name} {kind}"
-        for name, kind in declared[len(existing):]
+        f"ALTER TABLE {sql_file.qualified_name} ADD COLUMN {name} {kind}" for name, kind in declared[len(existing) :]
     ]

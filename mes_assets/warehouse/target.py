@@ -30,6 +30,11 @@ class WarehouseConfigError(ValueError):
 
 
 class SchemaTarget(Protocol):
+    """What a dashboard needs of a warehouse: its audience and a backend with the views applied."""
+
+    @property
+    def audience(self) -> str: ...
+
     def ensure_schema(self) -> WarehouseBackend: ...
 
 

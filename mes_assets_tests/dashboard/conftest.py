@@ -1,8 +1,9 @@
 """Dashboard fixtures: the real ZL sample materialized through the assets, a served app, Chromium.
 
 The warehouse is built once per module by running the Dagster jobs on the recorded real data
-(no hand-made rows); each served app gets its own copy of the shared DuckDB file, so a test's
-tickets never leak into another's and the private file is provably never created beside it.
+(no hand-made rows), starting from a copy of the session's ZL history (``zl_history_through_2024_07``);
+each served app gets its own copy of the shared DuckDB file, so a test's tickets never leak into
+another's and the private file is provably never created beside it.
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from mes_assets.sources.data_dir import REPO_ROOT
 from mes_assets.definitions import build_definitions
-from mes_assets_tests.conftest import make_resources, run_job
+from mes_assets.sources.data_dir import REPO_ROOT
+from mes_assets_tests.conftest import ZL_HISTORY_2024_07, copy_warehouse, make_resources, run_job
 
 D = dt.date
 # Real sample window: ZL history from its first bar; forecasts from March 2024 so the bands,
@@ -45,20 +46,35 @@ def pytest_terminal_summary(terminalreporter) -> None:
 
 
 @pytest.fixture(scope="module")
-def zl_warehouse(tmp_path_factory: pytest.TempPathFactory, data_root: Path) -> Path:
+def zl_warehouse(tmp_path_factory: pytest.TempPathFactory, data_root: Path, zl_history_through_2024_07: Path) -> Path:
     """A warehouse folder whose shared.duckdb holds the real ZL sample through the checklist."""
-    folder = tmp_path_factory.mktemp("dashboard_warehouse")
+    # drivers and ZL sessions, bars, features, fib levels HISTORY_START..END: the session's shared build
+    assert ZL_HISTORY_2024_07 == (HISTORY_START, END)
+    folder = copy_warehouse(zl_history_through_2024_07, tmp_path_factory.mktemp("dashboard_warehouse"))
     with pytest.MonkeyPatch.context() as mp:
         mp.delenv("MES_BUDGET_CAP_ZL", raising=False)  # user config: unset, the budget check says so
         definitions = build_definitions(make_resources(folder, data_root))
-        run_job(definitions, "drivers_job", HISTORY_START, END)
-        run_job(definitions, "zl_job", HISTORY_START, END,
-                assets=["zl/exchange_sessions", "zl/futures_ohlcv_1d", "zl/master_features", "zl/fib_levels"])
-        run_job(definitions, "zl_job", FORECAST_START, END,
-                assets=["zl/pinball_bands", "zl/shap_values", "zl/force_lines", "zl/model_registry"])
-        run_job(definitions, "zl_job", CHECKLIST_START, END,
-                assets=["zl/model_health", "zl/regime_state", "zl/options_oi_raw", "zl/gex_surface",
-                        "zl/gamma_summary", "zl/mc_touches"])
+        run_job(
+            definitions,
+            "zl_job",
+            FORECAST_START,
+            END,
+            assets=["zl/pinball_bands", "zl/shap_values", "zl/force_lines", "zl/model_registry"],
+        )
+        run_job(
+            definitions,
+            "zl_job",
+            CHECKLIST_START,
+            END,
+            assets=[
+                "zl/model_health",
+                "zl/regime_state",
+                "zl/options_oi_raw",
+                "zl/gex_surface",
+                "zl/gamma_summary",
+                "zl/mc_touches",
+            ],
+        )
         run_job(definitions, "zl_job", CHECKLIST_START, END, assets=["zl/entry_checklist"])
     return folder
 
@@ -88,12 +104,14 @@ def procurement_server(zl_warehouse: Path, tmp_path_factory: pytest.TempPathFact
     folder = copy_shared(zl_warehouse, tmp_path_factory.mktemp("served") / "warehouse")
     port = _free_port()
     log = folder.parent / "server.log"
-    env = {**os.environ, "MES_WAREHOUSE_DIR": str(folder), "MES_DASHBOARD_USER": TEST_USER,
-           "MES_WAREHOUSE": "duckdb"}
+    env = {**os.environ, "MES_WAREHOUSE_DIR": str(folder), "MES_DASHBOARD_USER": TEST_USER, "MES_WAREHOUSE": "duckdb"}
     with log.open("w") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "mes_assets.dashboard", "--port", str(port)],
-            cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}/"
     try:
@@ -127,8 +145,10 @@ def _ensure_chromium() -> str | None:
     script = REPO_ROOT / "scripts" / "setup-chromium.sh"
     done = subprocess.run(["bash", str(script)], capture_output=True, text=True, timeout=600)
     if done.returncode != 0 or not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        return (f"scripts/setup-chromium.sh could not install chromium + chromium-driver "
-                f"(exit {done.returncode}): {(done.stderr or done.stdout).strip()[-500:]}")
+        return (
+            f"scripts/setup-chromium.sh could not install chromium + chromium-driver "
+            f"(exit {done.returncode}): {(done.stderr or done.stdout).strip()[-500:]}"
+        )
     return None
 
 
@@ -143,8 +163,15 @@ def browser() -> Iterator[object]:
 
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                "--window-size=1500,1300", "--disable-extensions", "--no-first-run"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--window-size=1500,1300",
+        "--disable-extensions",
+        "--no-first-run",
+    ):
         options.add_argument(arg)
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     driver.set_page_load_timeout(60)

@@ -18,9 +18,8 @@ from mes_assets.dashboard.app import create_app, side_panels
 from mes_assets.dashboard.figures import price_figure
 from mes_assets.dashboard.pages import CHECKS, FIB_TAGS, MES_PAGE, PROCUREMENT_PAGE
 from mes_assets.dashboard.tickets import TicketRefused, read_ticket, record_ticket
-from mes_assets.definitions import build_definitions
 from mes_assets.defs.resources import WarehouseResource
-from mes_assets_tests.conftest import make_resources, run_job
+from mes_assets_tests.conftest import copy_warehouse
 from mes_assets_tests.dashboard.conftest import END, TEST_USER, copy_shared, screenshot
 
 VIEW = PROCUREMENT_PAGE.view
@@ -40,19 +39,22 @@ def _tickets(folder: Path) -> list[dict]:
 
 def _figure(driver) -> dict:
     """The price chart as Plotly holds it in the page (traces' names, x, y; the layout)."""
-    return json.loads(driver.execute_script(
-        "const el = document.querySelector('#price-chart .js-plotly-plot');"
-        "if (!el || !el.data) return 'null';"
-        "return JSON.stringify({data: el.data.map(t => ({name: t.name, x: t.x, y: t.y, yaxis: t.yaxis,"
-        " hovertemplate: t.hovertemplate})), layout: el.layout});"
-    ))
+    return json.loads(
+        driver.execute_script(
+            "const el = document.querySelector('#price-chart .js-plotly-plot');"
+            "if (!el || !el.data) return 'null';"
+            "return JSON.stringify({data: el.data.map(t => ({name: t.name, x: t.x, y: t.y, yaxis: t.yaxis,"
+            " hovertemplate: t.hovertemplate})), layout: el.layout});"
+        )
+    )
 
 
 def _wait(driver, predicate, what: str):
     from selenium.webdriver.support.ui import WebDriverWait
 
     return WebDriverWait(driver, WAIT_S, poll_frequency=0.2).until(
-        lambda d: predicate(d), message=f"timed out waiting for {what}")
+        lambda d: predicate(d), message=f"timed out waiting for {what}"
+    )
 
 
 def _trace_names(driver) -> list[str]:
@@ -119,19 +121,20 @@ def test_tickets_first_press_wins_under_concurrent_presses(zl_warehouse: Path, t
 
 
 @pytest.mark.slow
-def test_gamma_walls_and_uncalibrated_badges_from_the_real_mes_stand_in(tmp_path: Path, data_root: Path) -> None:
+def test_gamma_walls_and_uncalibrated_badges_from_the_real_mes_stand_in(
+    tmp_path: Path, mes_gamma_2023_06_23: tuple[Path, object]
+) -> None:
     """ZL has no options data, so walls are drawn from the one real gamma row the sample has: MES's
     SPX stand-in of 2023-06-23 (no MES bars that day, so the MES view has no row for it; the row
     below is that gamma_summary row projected onto the view's columns, values untouched)."""
     day = dt.date(2023, 6, 23)
-    definitions = build_definitions(make_resources(tmp_path, data_root))
-    run_job(definitions, "drivers_job", dt.date(2023, 6, 1), day)
-    run_job(definitions, "mes_job", dt.date(2023, 6, 20), day, assets=["mes/exchange_sessions", "mes/master_features"])
-    run_job(definitions, "mes_job", day, day, assets=["mes/options_oi_raw", "mes/gex_surface", "mes/gamma_summary"])
+    # drivers 06-01..day, MES sessions and features 06-20..day, options -> GEX -> gamma on day
+    copy_warehouse(mes_gamma_2023_06_23[0], tmp_path)
     private = WarehouseResource(audience="private", duckdb_dir=str(tmp_path)).get_backend()
     gamma = private.read(
         "SELECT date, symbol, spot AS close, zero_gamma, wall_1, wall_2, p_reject_wall_1, p_reject_wall_2, "
-        "status AS gamma_status FROM derivatives.gamma_summary WHERE aggregation = 'weighted'")
+        "status AS gamma_status FROM derivatives.gamma_summary WHERE aggregation = 'weighted'"
+    )
     assert gamma.height == 1
     row = gamma.row(0, named=True)
     assert row["wall_1"] is not None and row["p_reject_wall_1"] is None  # uncalibrated: no guessed alpha
@@ -174,9 +177,15 @@ def test_procurement_page_loads_with_the_views_real_data(procurement_server, bro
         light = browser.find_element("id", f"light-{column}")
         state = light.get_attribute("class").split("light-")[-1]
         raw = last[column]
-        expected = ("na" if raw is None else
-                    {"aggressive": "pass", "partial": "warn"}.get(raw, "fail") if column == "check_budget_risk"
-                    else "pass" if raw else "fail")
+        expected = (
+            "na"
+            if raw is None
+            else {"aggressive": "pass", "partial": "warn"}.get(raw, "fail")
+            if column == "check_budget_risk"
+            else "pass"
+            if raw
+            else "fail"
+        )
         assert state == expected, column
     verdict = browser.find_element("id", "verdict").text
     assert f"{last['checks_passed']}/6 checks" in verdict and f"tranche {last['tranche_pct']:.0f}%" in verdict
@@ -192,9 +201,15 @@ def test_as_of_date_from_the_url_shows_nothing_after_that_session(procurement_se
     view = _view(procurement_server.warehouse_dir)
     earlier = view[-3]
     browser.get(f"{procurement_server.url}?date={earlier['date']}")
-    _wait(browser, lambda d: (_figure(d) or {}).get("data") and next(
-        t for t in _figure(d)["data"] if t["name"] == "ZL close")["x"][-1][:10] == earlier["date"].isoformat(),
-        "the chart as of the URL's date")
+    _wait(
+        browser,
+        lambda d: (
+            (_figure(d) or {}).get("data")
+            and next(t for t in _figure(d)["data"] if t["name"] == "ZL close")["x"][-1][:10]
+            == earlier["date"].isoformat()
+        ),
+        "the chart as of the URL's date",
+    )
     close = next(t for t in _figure(browser)["data"] if t["name"] == "ZL close")
     assert close["y"][-1] == pytest.approx(earlier["close"])
     assert f"Gamma ({earlier['date']})" in browser.find_element("tag name", "body").text
@@ -260,8 +275,7 @@ def test_procurement_page_never_shows_the_private_instrument(procurement_server,
     browser.find_element("css selector", "#fib-toggle input[type=checkbox]").click()
     _wait(browser, lambda d: any(n.startswith("Fib ") for n in _trace_names(d)), "the Fib ladder")
     layout = browser.execute_async_script(
-        "const done = arguments[arguments.length - 1];"
-        "fetch('/_dash-layout').then(r => r.text()).then(done);"
+        "const done = arguments[arguments.length - 1];fetch('/_dash-layout').then(r => r.text()).then(done);"
     )
     loaded = {
         "page text": browser.find_element("tag name", "body").text,

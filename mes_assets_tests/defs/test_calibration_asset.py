@@ -7,11 +7,11 @@ import datetime as dt
 import dagster as dg
 import polars as pl
 
-from mes_assets.levels.k_calibration import MAX_FALSE_SIGNAL_RATE, MIN_EVALUATED, TABLE, calibrate
 from mes_assets.defs._slices import calibrated_spec
-from mes_assets.instruments import ZL
-from mes_assets.sources.replay import ReplayMarketData
 from mes_assets.defs.jobs import CALIBRATION_JOB
+from mes_assets.instruments import ZL
+from mes_assets.levels.k_calibration import MAX_FALSE_SIGNAL_RATE, MIN_EVALUATED, TABLE, calibrate
+from mes_assets.sources.replay import ReplayMarketData
 from mes_assets_tests.conftest import run_job
 
 
@@ -25,8 +25,13 @@ def _calibrate(definitions):
 
 
 def test_zl_sweep_is_stored_and_the_spec_and_fib_rows_use_the_chosen_k(definitions, resources):
-    run_job(definitions, "zl_job", dt.date(2021, 12, 15), dt.date(2025, 10, 14),
-            assets=["zl/exchange_sessions", "zl/futures_ohlcv_1d"])
+    run_job(
+        definitions,
+        "zl_job",
+        dt.date(2021, 12, 15),
+        dt.date(2025, 10, 14),
+        assets=["zl/exchange_sessions", "zl/futures_ohlcv_1d"],
+    )
     _calibrate(definitions)
     warehouse = resources["warehouse"].get_backend()
     curve = warehouse.read("SELECT * FROM signals.zigzag_calibration ORDER BY k")
@@ -57,7 +62,7 @@ def test_too_little_history_is_uncalibrated_and_keeps_the_default_k(resources, d
     bars = ReplayMarketData(data_root).daily_bars("ZL", dt.date(2021, 12, 15), dt.date(2022, 3, 31))
     bars = bars.head(60).with_columns(pl.col("date").alias("bar_end"))
     sessions = bars["date"].to_list()
-    rows, choice, points = calibrate(ZL, bars, sessions, dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc))
+    rows, choice, points = calibrate(ZL, bars, sessions, dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
     assert choice.status == "uncalibrated" and choice.k is None
     assert "too few" in choice.reason
     assert max(p.quality.n_evaluated for p in points) < MIN_EVALUATED

@@ -53,8 +53,7 @@ def test_every_asset_is_date_partitioned_single_run_and_in_the_warehouse_pool():
 
 def test_instrument_specs_hold_the_spec_facts():
     assert (ZL.tick_size, ZL.atr_bar, ZL.mc_horizons, ZL.audience) == (0.01, "1d", ("1w", "1m"), "shared")
-    assert (MES.tick_size, MES.atr_bar, MES.mc_horizons, MES.audience) == (
-        0.25, "5m", ("5m", "15m", "60m"), "private")
+    assert (MES.tick_size, MES.atr_bar, MES.mc_horizons, MES.audience) == (0.25, "5m", ("5m", "15m", "60m"), "private")
     assert MES.is_proxy and MES.price_source == "ES proxy"
     assert len({s.symbol for s in INSTRUMENTS}) == len(INSTRUMENTS)
 
@@ -62,6 +61,9 @@ def test_instrument_specs_hold_the_spec_facts():
 def test_dagster_cli_validates_the_workspace():
     completed = subprocess.run(
         [sys.executable, "-m", "dagster", "definitions", "validate", "-w", "workspace.yaml"],
-        cwd=REPO, capture_output=True, text=True, timeout=180,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr

@@ -12,17 +12,16 @@ START, CUT, END = dt.date(2025, 1, 2), dt.date(2025, 1, 17), dt.date(2025, 3, 31
 
 
 def _features(resources):
-    return resources["warehouse"].get_backend().read(
-        "SELECT * FROM features.master_features WHERE symbol = 'ZL' ORDER BY date"
+    return (
+        resources["warehouse"]
+        .get_backend()
+        .read("SELECT * FROM features.master_features WHERE symbol = 'ZL' ORDER BY date")
     )
 
 
-def test_zl_features_from_stored_drivers_and_no_row_changes_when_later_data_arrives(
-    definitions, resources
-):
+def test_zl_features_from_stored_drivers_and_no_row_changes_when_later_data_arrives(definitions, resources):
     run_job(definitions, "drivers_job", dt.date(2024, 12, 2), END)
-    run_job(definitions, "zl_job", dt.date(2024, 10, 1), END,
-            assets=["zl/exchange_sessions", "zl/futures_ohlcv_1d"])
+    run_job(definitions, "zl_job", dt.date(2024, 10, 1), END, assets=["zl/exchange_sessions", "zl/futures_ohlcv_1d"])
     # materialize through CUT only, then the whole range: rows up to CUT must not change
     run_job(definitions, "zl_job", START, CUT, assets=["zl/master_features"])
     early = _features(resources)

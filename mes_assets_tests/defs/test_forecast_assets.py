@@ -8,26 +8,47 @@ import numpy as np
 import polars as pl
 import pytest
 
-from mes_assets_tests.conftest import run_job
+from mes_assets.definitions import build_definitions
+from mes_assets_tests.conftest import make_resources, run_job, seed
 
 START, END = dt.date(2023, 6, 1), dt.date(2023, 6, 30)
 
 
+@pytest.fixture(scope="module")
+def zl_features_through_2023_06(tmp_path_factory, data_root):
+    """ZL sessions, bars and features (no drivers) 2021-12-15..END, fresh warehouse; tests copy it (seed)."""
+    folder = tmp_path_factory.mktemp("zl_features_through_2023_06")
+    run_job(
+        build_definitions(make_resources(folder, data_root)),
+        "zl_job",
+        dt.date(2021, 12, 15),
+        END,
+        assets=["zl/exchange_sessions", "zl/futures_ohlcv_1d", "zl/master_features"],
+    )
+    return folder
+
+
 @pytest.mark.slow
-def test_zl_forecast_tables_are_out_of_sample_ordered_and_additive(definitions, resources):
-    run_job(definitions, "zl_job", dt.date(2021, 12, 15), END,
-            assets=["zl/exchange_sessions", "zl/futures_ohlcv_1d", "zl/master_features"])
-    run_job(definitions, "zl_job", START, END,
-            assets=["zl/pinball_bands", "zl/shap_values", "zl/force_lines", "zl/model_registry"])
+def test_zl_forecast_tables_are_out_of_sample_ordered_and_additive(definitions, resources, zl_features_through_2023_06):
+    seed(resources, zl_features_through_2023_06)  # zl sessions, bars, features 2021-12-15..END
+    run_job(
+        definitions,
+        "zl_job",
+        START,
+        END,
+        assets=["zl/pinball_bands", "zl/shap_values", "zl/force_lines", "zl/model_registry"],
+    )
     warehouse = resources["warehouse"].get_backend()
     bands = warehouse.read("SELECT * FROM predictions.quantiles ORDER BY horizon, date")
     sessions = warehouse.read(
-        "SELECT COUNT(*) AS n FROM dim.exchange_sessions WHERE date BETWEEN @a AND @b",
-        {"a": START, "b": END})["n"][0]
+        "SELECT COUNT(*) AS n FROM dim.exchange_sessions WHERE date BETWEEN @a AND @b", {"a": START, "b": END}
+    )["n"][0]
     assert bands.group_by("horizon").len().sort("horizon")["len"].to_list() == [sessions, sessions]
     ordered = bands.select(
-        (pl.col("p10") <= pl.col("p25")) & (pl.col("p25") <= pl.col("p50"))
-        & (pl.col("p50") <= pl.col("p75")) & (pl.col("p75") <= pl.col("p90"))
+        (pl.col("p10") <= pl.col("p25"))
+        & (pl.col("p25") <= pl.col("p50"))
+        & (pl.col("p50") <= pl.col("p75"))
+        & (pl.col("p75") <= pl.col("p90"))
     ).to_series()
     assert ordered.all()
     assert (bands["trained_through"] < bands["date"]).all()  # out of sample
@@ -48,12 +69,17 @@ def test_zl_forecast_tables_are_out_of_sample_ordered_and_additive(definitions, 
 
 
 @pytest.mark.slow
-def test_model_health_counts_only_outcomes_known_by_each_date(definitions, resources):
+def test_model_health_counts_only_outcomes_known_by_each_date(definitions, resources, zl_features_through_2023_06):
     day = dt.date(2023, 6, 30)
-    run_job(definitions, "zl_job", dt.date(2021, 12, 15), day,
-            assets=["zl/exchange_sessions", "zl/futures_ohlcv_1d", "zl/master_features"])
-    run_job(definitions, "zl_job", dt.date(2022, 12, 1), day,
-            assets=["zl/pinball_bands", "zl/shap_values", "zl/force_lines", "zl/model_registry"])
+    assert day == END
+    seed(resources, zl_features_through_2023_06)  # zl sessions, bars, features 2021-12-15..day
+    run_job(
+        definitions,
+        "zl_job",
+        dt.date(2022, 12, 1),
+        day,
+        assets=["zl/pinball_bands", "zl/shap_values", "zl/force_lines", "zl/model_registry"],
+    )
     run_job(definitions, "zl_job", day, day, assets=["zl/model_health"])
     warehouse = resources["warehouse"].get_backend()
     health = warehouse.read("SELECT * FROM predictions.model_metrics WHERE horizon = '1w'").row(0, named=True)
@@ -61,7 +87,8 @@ def test_model_health_counts_only_outcomes_known_by_each_date(definitions, resou
     bands = warehouse.read(
         "SELECT q.*, f.close AS outcome FROM predictions.quantiles q "
         "JOIN features.master_features f ON f.date = q.target_date AND f.symbol = q.symbol "
-        "WHERE q.horizon = '1w' AND q.target_date <= @d ORDER BY q.date", {"d": day},
+        "WHERE q.horizon = '1w' AND q.target_date <= @d ORDER BY q.date",
+        {"d": day},
     ).tail(60)
     inside = ((bands["outcome"] >= bands["p10"]) & (bands["outcome"] <= bands["p90"])).mean()
     assert health["n_obs"] == bands.height == 60
@@ -74,16 +101,26 @@ def test_model_health_counts_only_outcomes_known_by_each_date(definitions, resou
 def test_regime_and_shap_stability_tables_for_a_real_range(definitions, resources):
     start, end = dt.date(2023, 3, 1), dt.date(2023, 6, 30)
     run_job(definitions, "drivers_job", dt.date(2021, 12, 15), end)
-    run_job(definitions, "zl_job", dt.date(2021, 12, 15), end,
-            assets=["zl/exchange_sessions", "zl/futures_ohlcv_1d", "zl/master_features"])
-    run_job(definitions, "zl_job", start, end, assets=["zl/force_lines", "zl/pinball_bands",
-                                                      "zl/shap_values", "zl/model_registry"])
+    run_job(
+        definitions,
+        "zl_job",
+        dt.date(2021, 12, 15),
+        end,
+        assets=["zl/exchange_sessions", "zl/futures_ohlcv_1d", "zl/master_features"],
+    )
+    run_job(
+        definitions,
+        "zl_job",
+        start,
+        end,
+        assets=["zl/force_lines", "zl/pinball_bands", "zl/shap_values", "zl/model_registry"],
+    )
     run_job(definitions, "zl_job", start, end, assets=["zl/regime_state", "zl/shap_stability"])
     warehouse = resources["warehouse"].get_backend()
     regime = warehouse.read("SELECT * FROM predictions.regime_state ORDER BY date")
     sessions = warehouse.read(
-        "SELECT date FROM dim.exchange_sessions WHERE date BETWEEN @a AND @b ORDER BY date",
-        {"a": start, "b": end})
+        "SELECT date FROM dim.exchange_sessions WHERE date BETWEEN @a AND @b ORDER BY date", {"a": start, "b": end}
+    )
     assert regime["date"].to_list() == sessions["date"].to_list()
     assert set(regime["status"]) == {"ok"} and (regime["trained_through"] < regime["date"]).all()
     stability = warehouse.read("SELECT * FROM explainability.shap_stability ORDER BY horizon, date")
@@ -97,19 +134,34 @@ def test_regime_and_shap_stability_tables_for_a_real_range(definitions, resource
 @pytest.mark.slow
 def test_mes_intraday_forecasts_are_in_session_out_of_sample_and_private(definitions, resources):
     """The ES-proxy sample (three FirstRate windows, 35 RTH sessions): 5m/15m/60m bands per origin."""
-    from mes_assets.market.calendars import exchange_sessions
-    from mes_assets.instruments import MES
     from mes_assets.features.intraday import intraday_features
+    from mes_assets.instruments import MES
+    from mes_assets.market.calendars import exchange_sessions
     from mes_assets.warehouse.sql_files import read_sql
 
     first, last = dt.date(2023, 3, 8), dt.date(2025, 5, 5)
     run_job(definitions, "drivers_job", dt.date(2023, 3, 1), last)
-    run_job(definitions, "mes_job", first, last,
-            assets=["mes/exchange_sessions", "mes/futures_ohlcv_1m", "mes/master_features", "mes/fib_levels"])
-    run_job(definitions, "mes_job", first, last, assets=["mes/pinball_bands", "mes/shap_values",
-                                                        "mes/force_lines", "mes/model_registry"])
-    run_job(definitions, "mes_job", dt.date(2025, 4, 21), last,
-            assets=["mes/model_health", "mes/shap_stability", "mes/regime_state"])
+    run_job(
+        definitions,
+        "mes_job",
+        first,
+        last,
+        assets=["mes/exchange_sessions", "mes/futures_ohlcv_1m", "mes/master_features", "mes/fib_levels"],
+    )
+    run_job(
+        definitions,
+        "mes_job",
+        first,
+        last,
+        assets=["mes/pinball_bands", "mes/shap_values", "mes/force_lines", "mes/model_registry"],
+    )
+    run_job(
+        definitions,
+        "mes_job",
+        dt.date(2025, 4, 21),
+        last,
+        assets=["mes/model_health", "mes/shap_stability", "mes/regime_state"],
+    )
     private = resources["private_warehouse"].get_backend()
     bands = private.read("SELECT * FROM predictions.quantiles ORDER BY horizon, origin_ts")
     assert set(bands["horizon"]) == {"5m", "15m", "60m"}
@@ -128,24 +180,30 @@ def test_mes_intraday_forecasts_are_in_session_out_of_sample_and_private(definit
     total = lines["base_value"] + lines["shap_sum"] + lines["shap_other"]
     assert lines.height == bands.height and ((total - lines["p50_prediction"]).abs() < 1e-6).all()
     stability = private.read("SELECT * FROM explainability.shap_stability")
-    assert set(stability["horizon"]) == {"5m", "15m", "60m"} and not stability.select("date", "horizon").is_duplicated().any()
+    assert (
+        set(stability["horizon"]) == {"5m", "15m", "60m"}
+        and not stability.select("date", "horizon").is_duplicated().any()
+    )
     assert set(private.read("SELECT status FROM predictions.regime_state")["status"]) == {"insufficient_history"}
     health = private.read("SELECT * FROM predictions.model_metrics")
     assert set(health["horizon"]) == {"5m", "15m", "60m"}
     assert ((health["coverage_80"] > 0.5) & (health["coverage_80"] <= 1.0)).all()
     # point in time: every driver row an origin used was public at the origin (its feature_asof)
-    bars = private.read(read_sql("transforms/rth_bars_5m.sql"),
-                        {"symbol": "MES", "start_date": first, "end_date": last})
+    bars = private.read(
+        read_sql("transforms/rth_bars_5m.sql"), {"symbol": "MES", "start_date": first, "end_date": last}
+    )
     daily = private.read("SELECT * FROM features.master_features WHERE symbol = 'MES'")
     feats = intraday_features(bars, daily, 3.0, exchange_sessions(MES, first, last)["date"].to_list())
     used = feats.filter(pl.col("driver_date").is_not_null()).join(
-        daily.select(pl.col("date").alias("driver_date"), "feature_asof"), on="driver_date")
+        daily.select(pl.col("date").alias("driver_date"), "feature_asof"), on="driver_date"
+    )
     assert used.height > 0 and (used["feature_asof"] <= used["origin_ts"]).all()
     assert (used["driver_date"] <= used["date"]).all()
     # no lookahead: features of every origin are unchanged when the later bars are not there yet
     cut = feats["origin_ts"][1500]
-    prefix = intraday_features(bars.filter(pl.col("bar_end") <= cut), daily, 3.0,
-                               exchange_sessions(MES, first, last)["date"].to_list())
+    prefix = intraday_features(
+        bars.filter(pl.col("bar_end") <= cut), daily, 3.0, exchange_sessions(MES, first, last)["date"].to_list()
+    )
     assert prefix.equals(feats.head(1501))
     # tap probabilities start from each date's latest forecast origin of each horizon
     run_job(definitions, "mes_job", dt.date(2025, 4, 21), last, assets=["mes/mc_touches"])
@@ -156,7 +214,8 @@ def test_mes_intraday_forecasts_are_in_session_out_of_sample_and_private(definit
     import dagster as dg
 
     calibration = definitions.resolve_job_def("mc_calibration_job").execute_in_process(
-        instance=dg.DagsterInstance.ephemeral(), asset_selection=[dg.AssetKey(["mes", "mc_calibration"])])
+        instance=dg.DagsterInstance.ephemeral(), asset_selection=[dg.AssetKey(["mes", "mc_calibration"])]
+    )
     assert calibration.success
     calib = private.read("SELECT * FROM backtesting.mc_calibration")
     assert set(calib["horizon"]) == {"5m", "15m", "60m"} and set(calib["status"]) == {"calibrated"}
@@ -188,8 +247,10 @@ def test_mes_intraday_forecasts_are_in_session_out_of_sample_and_private(definit
     assert 4.5 * n[5] < n[1] < 5.5 * n[5]
     # the same grid from the launchpad: the asset's config, its own calibration version
     fine = definitions.resolve_job_def("mc_calibration_job").execute_in_process(
-        instance=dg.DagsterInstance.ephemeral(), asset_selection=[dg.AssetKey(["mes", "mc_calibration"])],
-        run_config={"ops": {"mes__mc_calibration": {"config": {"origin_minutes": 1}}}})
+        instance=dg.DagsterInstance.ephemeral(),
+        asset_selection=[dg.AssetKey(["mes", "mc_calibration"])],
+        run_config={"ops": {"mes__mc_calibration": {"config": {"origin_minutes": 1}}}},
+    )
     assert fine.success
     # a re-run replaces the date's rows (idempotent per date and symbol): now the one-minute backtest
     rerun = private.read("SELECT horizon, n_origins, calibration_version FROM backtesting.mc_calibration")
@@ -198,8 +259,11 @@ def test_mes_intraday_forecasts_are_in_session_out_of_sample_and_private(definit
     assert all(before[h] != v for h, v in zip(rerun["horizon"], rerun["calibration_version"], strict=True))
     assert rerun.filter(pl.col("horizon") == "60m")["n_origins"].to_list() == [n[1]]
     bad = definitions.resolve_job_def("mc_calibration_job").execute_in_process(
-        instance=dg.DagsterInstance.ephemeral(), asset_selection=[dg.AssetKey(["mes", "mc_calibration"])],
-        run_config={"ops": {"mes__mc_calibration": {"config": {"origin_minutes": 2}}}}, raise_on_error=False)
+        instance=dg.DagsterInstance.ephemeral(),
+        asset_selection=[dg.AssetKey(["mes", "mc_calibration"])],
+        run_config={"ops": {"mes__mc_calibration": {"config": {"origin_minutes": 2}}}},
+        raise_on_error=False,
+    )
     assert not bad.success
     # nothing intraday or MES in the shared warehouse
     shared = resources["warehouse"].get_backend()

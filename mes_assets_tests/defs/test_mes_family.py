@@ -8,17 +8,20 @@ import zoneinfo
 import polars as pl
 import pytest
 
+from mes_assets.definitions import build_definitions
 from mes_assets.warehouse.sql_files import for_audience, load_sql_files
-from mes_assets_tests.conftest import last_metadata, run_job
+from mes_assets_tests.conftest import last_metadata, make_resources, run_job
 
 # The recorded window 2023-03-08..03-23 spans the US spring DST change (Sunday 2023-03-12).
 START, END = dt.date(2023, 3, 8), dt.date(2023, 3, 17)
 NEW_YORK = zoneinfo.ZoneInfo("America/New_York")
 
 
-@pytest.fixture()
-def mes_week(definitions, resources):
-    result = run_job(definitions, "mes_job", START, END)
+@pytest.fixture(scope="module")
+def mes_week(tmp_path_factory, data_root):
+    """One mes_job run over the week on a fresh warehouse, shared by the tests that only read it."""
+    resources = make_resources(tmp_path_factory.mktemp("mes_week"), data_root)
+    result = run_job(build_definitions(resources), "mes_job", START, END)
     return result, resources["private_warehouse"].get_backend()
 
 
@@ -31,9 +34,7 @@ def _rth_by_local_clock(data_root, day: dt.date) -> pl.DataFrame:
     ).with_columns(pl.col("timestamp").str.strptime(pl.Datetime("us")))
     local = pl.col("timestamp")
     return raw.filter(
-        (local.dt.date() == day)
-        & (local.dt.time() >= dt.time(9, 30))
-        & (local.dt.time() < dt.time(16, 0))
+        (local.dt.date() == day) & (local.dt.time() >= dt.time(9, 30)) & (local.dt.time() < dt.time(16, 0))
     )
 
 
@@ -51,9 +52,9 @@ def test_rth_tags_in_sql_match_the_local_exchange_clock_across_dst(mes_week, dat
     assert first_utc.astimezone(NEW_YORK).time() == dt.time(9, 30)
     expected_hour = 14 if day < dt.date(2023, 3, 12) else 13  # EST (UTC-5) -> EDT (UTC-4)
     assert first_utc.hour == expected_hour
-    summary = warehouse.read(
-        "SELECT * FROM market_data.vw_rth_session_summary WHERE date = @d", {"d": day}
-    ).row(0, named=True)
+    summary = warehouse.read("SELECT * FROM market_data.vw_rth_session_summary WHERE date = @d", {"d": day}).row(
+        0, named=True
+    )
     assert summary["rth_high"] == oracle["high"].max()
     assert summary["rth_low"] == oracle["low"].min()
     assert summary["rth_close"] == oracle["close"][-1]
@@ -66,9 +67,8 @@ def test_every_bar_lands_in_its_globex_session(mes_week):
     assert meta["bars_outside_sessions"] == 0
     # The Sunday 18:00 EDT open (22:00 UTC) belongs to Monday's session.
     sunday_open = warehouse.read(
-        "SELECT date, session_id FROM market_data.vw_ohlcv_1m_sessionized "
-        "WHERE ts_event = @t",
-        {"t": dt.datetime(2023, 3, 12, 22, 0, tzinfo=dt.timezone.utc)},
+        "SELECT date, session_id FROM market_data.vw_ohlcv_1m_sessionized WHERE ts_event = @t",
+        {"t": dt.datetime(2023, 3, 12, 22, 0, tzinfo=dt.UTC)},
     ).row(0, named=True)
     assert sunday_open == {"date": dt.date(2023, 3, 13), "session_id": "MES-2023-03-13"}
 
@@ -82,9 +82,7 @@ def test_five_minute_rth_bars_and_fib_rows_are_labelled_es_proxy(mes_week):
     for row in fib.iter_rows(named=True):
         for c in ("fib_236", "fib_382", "fib_500", "fib_618", "fib_786", "ext_1272", "ext_1618"):
             assert row[c] % 0.25 == 0, (c, row[c])
-    bars = warehouse.read(
-        "SELECT * FROM market_data.databento_futures_ohlcv_1m LIMIT 5"
-    )
+    bars = warehouse.read("SELECT * FROM market_data.databento_futures_ohlcv_1m LIMIT 5")
     assert bars["is_proxy"].all() and set(bars["source_symbol"]) == {"ES"}
     assert last_metadata(result, "mes/fib_levels")["price_source"] == "ES proxy"
 
@@ -101,15 +99,11 @@ def test_mes_output_never_reaches_the_shared_warehouse(definitions, resources):
         schema, name = sql_file.dataset, sql_file.name
         columns = {c for c, _ in shared.table_columns(f"{schema}.{name}")}
         if "symbol" in columns:
-            leaked = shared.read(
-                f"SELECT COUNT(*) AS n FROM {schema}.{name} WHERE symbol IN ('MES', 'ES')"
-            )["n"][0]
+            leaked = shared.read(f"SELECT COUNT(*) AS n FROM {schema}.{name} WHERE symbol IN ('MES', 'ES')")["n"][0]
             assert leaked == 0, f"MES rows in shared {schema}.{name}"
             checked += 1
         if "source" in columns:
-            proxy = shared.read(
-                f"SELECT COUNT(*) AS n FROM {schema}.{name} WHERE source LIKE '%ES proxy%'"
-            )["n"][0]
+            proxy = shared.read(f"SELECT COUNT(*) AS n FROM {schema}.{name} WHERE source LIKE '%ES proxy%'")["n"][0]
             assert proxy == 0, f"ES-proxy rows in shared {schema}.{name}"
     assert checked >= 10  # every table and view with a symbol column was scanned
     # and the shared warehouse did receive this run's ZL rows: the check is not vacuous

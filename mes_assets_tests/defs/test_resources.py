@@ -9,8 +9,8 @@ import pytest
 
 from mes_assets.cli import sample_windows
 from mes_assets.definitions import build_definitions
-from mes_assets.instruments import MES, ZL
 from mes_assets.defs.resources import RecordedDataResource, WarehouseResource, resources_from_env
+from mes_assets.instruments import MES, ZL
 from mes_assets.sources.errors import MissingCredentialsError
 from mes_assets.warehouse.base import WarehouseError
 from mes_assets.warehouse.duckdb_backend import DuckDBBackend

@@ -24,13 +24,22 @@ SENTINELS = {
 }
 
 
-def _materialize(defs: dg.Definitions, instance: dg.DagsterInstance, job: str, start: dt.date, end: dt.date,
-                 assets: list[str] | None = None) -> str:
-    tags = {"dagster/asset_partition_range_start": start.isoformat(),
-            "dagster/asset_partition_range_end": end.isoformat()}
+def _materialize(
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    job: str,
+    start: dt.date,
+    end: dt.date,
+    assets: list[str] | None = None,
+) -> str:
+    tags = {
+        "dagster/asset_partition_range_start": start.isoformat(),
+        "dagster/asset_partition_range_end": end.isoformat(),
+    }
     selection = [dg.AssetKey.from_user_string(a) for a in assets] if assets else None
     result = defs.resolve_job_def(job).execute_in_process(
-        instance=instance, tags=tags, run_config=QUIET, asset_selection=selection)
+        instance=instance, tags=tags, run_config=QUIET, asset_selection=selection
+    )
     assert result.success
     return result.run_id
 
@@ -50,10 +59,22 @@ def test_sentinel_credentials_appear_nowhere(tmp_path: Path, data_root: Path, mo
     with dg.instance_for_test(temp_dir=str(tmp_path / "dagster_home")) as instance:
         runs = [
             _materialize(defs, instance, "drivers_job", dt.date(2024, 6, 3), dt.date(2024, 6, 14)),
-            _materialize(defs, instance, "zl_job", dt.date(2024, 6, 3), dt.date(2024, 6, 14),
-                         ["zl/exchange_sessions", "zl/futures_ohlcv_1d", "zl/master_features", "zl/fib_levels"]),
-            _materialize(defs, instance, "mes_job", dt.date(2023, 3, 13), dt.date(2023, 3, 14),
-                         ["mes/exchange_sessions", "mes/futures_ohlcv_1m", "mes/fib_levels"]),
+            _materialize(
+                defs,
+                instance,
+                "zl_job",
+                dt.date(2024, 6, 3),
+                dt.date(2024, 6, 14),
+                ["zl/exchange_sessions", "zl/futures_ohlcv_1d", "zl/master_features", "zl/fib_levels"],
+            ),
+            _materialize(
+                defs,
+                instance,
+                "mes_job",
+                dt.date(2023, 3, 13),
+                dt.date(2023, 3, 14),
+                ["mes/exchange_sessions", "mes/futures_ohlcv_1m", "mes/fib_levels"],
+            ),
         ]
         logged = [str(entry) for run_id in runs for entry in instance.all_logs(run_id)]
         assert len(logged) > 50  # the runs did log: the scan below is not vacuous

@@ -15,13 +15,13 @@ import numpy as np
 import polars as pl
 import pytest
 
-from mes_assets.market.bars import assign_minute_bars_to_sessions, minute_bars_table_frame
-from mes_assets.market.calendars import exchange_sessions
-from mes_assets.levels.fibonacci import RTH_BARS_SQL, segment_bounds
+from mes_assets.defs.sensors import SENSOR_NAME
 from mes_assets.instruments import MES, ZL
 from mes_assets.kernels.atr import wilder_atr
 from mes_assets.kernels.zigzag import zigzag
-from mes_assets.defs.sensors import SENSOR_NAME
+from mes_assets.levels.fibonacci import RTH_BARS_SQL, segment_bounds
+from mes_assets.market.bars import assign_minute_bars_to_sessions, minute_bars_table_frame
+from mes_assets.market.calendars import exchange_sessions
 from mes_assets.sources.errors import SourceUnavailableError
 from mes_assets.sources.replay import ReplayMarketData
 from mes_assets.warehouse.sql_files import read_sql
@@ -30,13 +30,11 @@ from mes_assets_tests.conftest import run_job
 HISTORY = (dt.date(2023, 3, 8), dt.date(2023, 3, 13))
 DAY = dt.date(2023, 3, 14)
 MINUTE = dt.timedelta(minutes=1)
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def _day_minutes(data_root, sessions: pl.DataFrame) -> pl.DataFrame:
-    raw = ReplayMarketData(data_root).minute_bars(
-        "MES", sessions["session_open"][0], sessions["session_close"][0]
-    )
+    raw = ReplayMarketData(data_root).minute_bars("MES", sessions["session_open"][0], sessions["session_close"][0])
     tagged, outside = assign_minute_bars_to_sessions(raw, sessions)
     assert outside.is_empty()
     return minute_bars_table_frame(MES, tagged, dt.datetime(2023, 3, 14, tzinfo=UTC))
@@ -52,8 +50,7 @@ def _oracle(warehouse) -> list[tuple[dt.datetime, dt.datetime]]:
     pivots, _ = zigzag(c, wilder_atr(h, l, c, MES.atr_period), MES.zigzag_k)
     ends, dates = bars["bar_end"].to_list(), bars["date"].to_list()
     return [
-        (ends[p], ends[k]) for p, k in zip(pivots.pivot_index, pivots.confirm_index, strict=True)
-        if dates[k] == DAY
+        (ends[p], ends[k]) for p, k in zip(pivots.pivot_index, pivots.confirm_index, strict=True) if dates[k] == DAY
     ]
 
 
@@ -99,8 +96,13 @@ def test_run_requests_appear_exactly_at_confirming_bars(definitions, resources, 
 
     expected = _oracle(warehouse)
     assert expected, "the chosen day must confirm at least one pivot for this test to bite"
-    got = [(dt.datetime.fromisoformat(r.tags["zigzag/pivot"].split(" at ")[1]),
-            dt.datetime.fromisoformat(r.tags["zigzag/confirmed_at"])) for _, r in seen]
+    got = [
+        (
+            dt.datetime.fromisoformat(r.tags["zigzag/pivot"].split(" at ")[1]),
+            dt.datetime.fromisoformat(r.tags["zigzag/confirmed_at"]),
+        )
+        for _, r in seen
+    ]
     assert got == expected
     for (arrival, request), (pivot_end, confirm_end) in zip(seen, expected, strict=True):
         # requested on the minute that completed the confirming 5-minute bar, not before or after
@@ -124,14 +126,18 @@ def test_zl_daily_bars_trigger_on_the_confirming_session_and_cursor_survives_res
     definitions, resources, monkeypatch
 ):
     # History through 2025-05-30 is ingested; then real ZLZ25 sessions arrive one per tick.
-    run_job(definitions, "zl_job", dt.date(2021, 12, 15), dt.date(2025, 8, 29),
-            assets=["zl/exchange_sessions", "zl/futures_ohlcv_1d"])
+    run_job(
+        definitions,
+        "zl_job",
+        dt.date(2021, 12, 15),
+        dt.date(2025, 8, 29),
+        assets=["zl/exchange_sessions", "zl/futures_ohlcv_1d"],
+    )
     warehouse = resources["warehouse"].get_backend()
     table = "market_data.databento_futures_ohlcv_1d"
     recorded = warehouse.read(f"SELECT * FROM {table} ORDER BY date")
     live = recorded.filter(pl.col("date") > dt.date(2025, 5, 30))
-    warehouse.replace_slice(table, pl.DataFrame(), start=live["date"].min(), end=dt.date(2025, 8, 29),
-                            symbol="ZL")
+    warehouse.replace_slice(table, pl.DataFrame(), start=live["date"].min(), end=dt.date(2025, 8, 29), symbol="ZL")
     sensor = definitions.resolve_sensor_def(SENSOR_NAME)
     instance = dg.DagsterInstance.ephemeral()
 
@@ -167,8 +173,11 @@ def test_zl_daily_bars_trigger_on_the_confirming_session_and_cursor_survives_res
     h, l, c = (bars[x].to_numpy().astype(np.float64) for x in ("high", "low", "close"))
     pivots, _ = zigzag(c, wilder_atr(h, l, c, ZL.atr_period), ZL.zigzag_k)
     dates = bars["date"].to_list()
-    expected = {dates[k]: dates[p] for p, k in zip(pivots.pivot_index, pivots.confirm_index, strict=True)
-                if dates[k] > dt.date(2025, 5, 30)}
+    expected = {
+        dates[k]: dates[p]
+        for p, k in zip(pivots.pivot_index, pivots.confirm_index, strict=True)
+        if dates[k] > dt.date(2025, 5, 30)
+    }
     assert set(requested) == set(expected)
     # the hand-checked leg: the 2025-07-29 high (56.78) is confirmed on 2025-08-07
     assert expected[dt.date(2025, 8, 7)] == dt.date(2025, 7, 29)

@@ -36,12 +36,17 @@ def _graphql(port: int, query: str) -> dict:
 def test_webserver_serves_both_instrument_families(tmp_path):
     port = _free_port()
     # the repository's dagster.yaml (what `make ui` uses), its storage moved under tmp_path
-    (tmp_path / "dagster.yaml").write_text((REPO / "dagster.yaml").read_text().replace(".dagster/", f"{tmp_path}/.dagster/"))
+    (tmp_path / "dagster.yaml").write_text(
+        (REPO / "dagster.yaml").read_text().replace(".dagster/", f"{tmp_path}/.dagster/")
+    )
     env = {"DAGSTER_HOME": str(tmp_path), "PATH": str(Path(sys.executable).parent)}
     server = subprocess.Popen(
-        [sys.executable, "-m", "dagster_webserver", "-w", "workspace.yaml",
-         "-h", "127.0.0.1", "-p", str(port)],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [sys.executable, "-m", "dagster_webserver", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         deadline, nodes = time.monotonic() + 120, None

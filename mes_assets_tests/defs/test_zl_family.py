@@ -8,9 +8,10 @@ import dagster as dg
 import polars as pl
 import pytest
 
+from mes_assets.definitions import build_definitions
 from mes_assets.defs.sessions import build_sessions_asset
 from mes_assets.instruments import ZL
-from mes_assets_tests.conftest import last_metadata, run_job
+from mes_assets_tests.conftest import last_metadata, make_resources, run_job, seed
 
 START, END = dt.date(2024, 9, 2), dt.date(2024, 12, 31)
 THANKSGIVING = dt.date(2024, 11, 28)
@@ -20,11 +21,21 @@ def _shared(resources):
     return resources["warehouse"].get_backend()
 
 
-def test_range_backfill_is_one_run_and_rematerializing_replaces(definitions, resources):
-    first = run_job(definitions, "zl_job", START, END)
+@pytest.fixture(scope="module")
+def zl_autumn_2024(tmp_path_factory, data_root):
+    """One zl_job range run START..END on a fresh warehouse (folder, result); tests copy it (seed)."""
+    folder = tmp_path_factory.mktemp("zl_autumn_2024")
+    return folder, run_job(build_definitions(make_resources(folder, data_root)), "zl_job", START, END)
+
+
+def test_range_backfill_is_one_run_and_rematerializing_replaces(definitions, resources, zl_autumn_2024):
+    # the first run: the shared one, continued on a copy of its warehouse
+    built, first = zl_autumn_2024
+    seed(resources, built)
     # one run materialized every partition of the range for each asset
     fib_partitions = {
-        e.partition for e in first.get_asset_materialization_events()
+        e.partition
+        for e in first.get_asset_materialization_events()
         if e.asset_key == dg.AssetKey(["zl", "fib_levels"])
     }
     expected = definitions.resolve_job_def("zl_job").partitions_def.get_partition_keys_in_range(
@@ -52,8 +63,8 @@ def test_holiday_partition_is_an_explicit_no_session(definitions, resources):
     assert count == 0
 
 
-def test_fib_rows_on_real_bars_obey_the_ladder_invariants(definitions, resources):
-    run_job(definitions, "zl_job", START, END)
+def test_fib_rows_on_real_bars_obey_the_ladder_invariants(resources, zl_autumn_2024):
+    seed(resources, zl_autumn_2024[0])  # zl_job START..END on a fresh warehouse
     fib = _shared(resources).read("SELECT * FROM signals.fib_levels ORDER BY date")
     assert THANKSGIVING not in fib["date"].to_list()
     ratios = ["fib_236", "fib_382", "fib_500", "fib_618", "fib_786"]
@@ -76,9 +87,11 @@ def test_last_leg_matches_the_hand_checked_real_zlz25_leg(definitions, resources
     # 38.2% = 56.78 - 3.7054 = 53.0746 -> 53.07; 61.8% = 56.78 - 5.9946 = 50.7854 -> 50.79;
     # 127.2% ext = 47.08 + 12.3384 = 59.4184 -> 59.42.
     run_job(definitions, "zl_job", dt.date(2021, 12, 15), dt.date(2025, 10, 14))
-    row = _shared(resources).read(
-        "SELECT * FROM signals.fib_levels WHERE date = @d", {"d": dt.date(2025, 10, 14)}
-    ).row(0, named=True)
+    row = (
+        _shared(resources)
+        .read("SELECT * FROM signals.fib_levels WHERE date = @d", {"d": dt.date(2025, 10, 14)})
+        .row(0, named=True)
+    )
     assert (row["leg_dir"], row["anchor_low"], row["anchor_high"]) == ("up", 47.08, 56.78)
     assert (row["fib_382"], row["fib_618"], row["ext_1272"]) == (53.07, 50.79, 59.42)
     assert row["confirmed_at"].date() == dt.date(2025, 8, 7)

@@ -36,8 +36,8 @@ from mes_assets.kernels.atr import wilder_atr
 from mes_assets.kernels.zigzag import last_confirmed_leg, zigzag
 from mes_assets.market.calendars import exchange_sessions
 from mes_assets.sources import ReplayCot, ReplayFred, ReplayMarketData
-from mes_assets.sources.schemas import one_report_per_week
 from mes_assets.sources.errors import SourceUnavailableError
+from mes_assets.sources.schemas import one_report_per_week
 
 D = dt.date
 UTC = dt.UTC
@@ -87,8 +87,11 @@ def zl(data_root: Path) -> Inputs:
         _fred(data_root, D(2021, 1, 1), D(2025, 12, 31)),
         # the official files only: the hand-checked cases below were read off them (the complete
         # public-reporting export, cot/socrata/, has every week and is tested on its own)
-        one_report_per_week(ReplayCot(data_root).reports(ZL.cot_market_code, D(1987, 1, 1), D(2025, 12, 31))
-                            .filter(~pl.col("source").str.contains("cot/socrata/"))),
+        one_report_per_week(
+            ReplayCot(data_root)
+            .reports(ZL.cot_market_code, D(1987, 1, 1), D(2025, 12, 31))
+            .filter(~pl.col("source").str.contains("cot/socrata/"))
+        ),
         asof,
     )
 
@@ -119,8 +122,11 @@ def test_output_columns_are_the_ddl_columns_in_order(zl_full: pl.DataFrame) -> N
     }
     want = [(name, to_polars[t]) for name, t in cols]
     # appended after the first version, in this order
-    assert want[-3:] == [("dist_to_last_pivot_atr", pl.Float64), ("feed_rfs_rin", pl.Float64),
-                         ("feed_policy_sentiment", pl.Float64)]
+    assert want[-3:] == [
+        ("dist_to_last_pivot_atr", pl.Float64),
+        ("feed_rfs_rin", pl.Float64),
+        ("feed_policy_sentiment", pl.Float64),
+    ]
     assert list(FEATURE_SCHEMA.items()) == want
     assert zl_full.schema == FEATURE_SCHEMA
     assert zl_full.height == 962  # one row per recorded ZLZ25 session 2021-12-15..2025-10-14
@@ -161,12 +167,8 @@ def test_no_lookahead_random_cuts(zl: Inputs, zl_full: pl.DataFrame, data: st.Da
 def test_future_inputs_do_not_change_past_rows(zl: Inputs, zl_full: pl.DataFrame) -> None:
     """Dropping every FRED/COT input after D (bars kept) changes no row <= D."""
     cut = D(2025, 2, 19)
-    partial = zl.build(
-        fred=zl.fred.filter(pl.col("date") <= cut), cot=zl.cot.filter(pl.col("release_date") <= cut)
-    )
-    assert_frame_equal(
-        partial.filter(pl.col("date") <= cut), zl_full.filter(pl.col("date") <= cut), check_exact=True
-    )
+    partial = zl.build(fred=zl.fred.filter(pl.col("date") <= cut), cot=zl.cot.filter(pl.col("release_date") <= cut))
+    assert_frame_equal(partial.filter(pl.col("date") <= cut), zl_full.filter(pl.col("date") <= cut), check_exact=True)
 
 
 # ---------------------------------------------------------------------------- hand-checked values
@@ -217,7 +219,7 @@ def test_bar_features_against_independent_computation(zl: Inputs, zl_full: pl.Da
     assert zl_full["realized_vol_20d"][19] is None and zl_full["realized_vol_20d"][20] is not None
     assert zl_full["atr_14"][12] is None and zl_full["atr_14"][13] is not None
     first_pivot_confirm = int(pivots.confirm_index[0])
-    assert zl_full["dist_to_last_pivot_atr"][: first_pivot_confirm].null_count() == first_pivot_confirm
+    assert zl_full["dist_to_last_pivot_atr"][:first_pivot_confirm].null_count() == first_pivot_confirm
     assert zl_full["dist_to_last_pivot_atr"][first_pivot_confirm] is not None
 
 
@@ -258,8 +260,15 @@ def test_fred_stale_after_five_days(zl: Inputs) -> None:
         assert (r["fred_vix"], r["fred_dgs2"], r["fred_dgs10"]) == (last["VIXCLS"], last["DGS2"], last["DGS10"])
     for day in (D(2025, 7, 7), D(2025, 10, 14)):
         r = _row(out, day)
-        for col in ("fred_vix", "vix_chg_1d", "vix_chg_5d", "fred_dgs2", "fred_dgs10",
-                    "yield_spread_10y2y_bps", "dgs10_chg_5d_bps"):
+        for col in (
+            "fred_vix",
+            "vix_chg_1d",
+            "vix_chg_5d",
+            "fred_dgs2",
+            "fred_dgs10",
+            "yield_spread_10y2y_bps",
+            "dgs10_chg_5d_bps",
+        ):
             assert r[col] is None, (day, col)
         # feature_asof no longer includes FRED: it is the session close (13:20 CT = 18:20 UTC)
         assert r["feature_asof"].time() == dt.time(18, 20)
@@ -345,17 +354,25 @@ def test_es_tff_build_no_lookahead(data_root: Path) -> None:
     full = inputs.build()
     assert full["cftc_net_spec_pctile_3y"].null_count() == 0  # >= 52 TFF reports since 2017-01
     for cut in (D(2019, 3, 15), D(2019, 7, 3), D(2019, 11, 5)):
-        assert_frame_equal(
-            inputs.public_by(cut).build(), full.filter(pl.col("date") <= cut), check_exact=True
-        )
+        assert_frame_equal(inputs.public_by(cut).build(), full.filter(pl.col("date") <= cut), check_exact=True)
 
 
 # ------------------------------------------------------------------------------- policy regimes
 
 
 def test_regime_flags_inside_outside_boundaries() -> None:
-    days = [D(2017, 8, 17), D(2017, 8, 18), D(2018, 7, 6), D(2020, 1, 15), D(2020, 1, 16),
-            D(2023, 6, 20), D(2023, 6, 21), D(2024, 6, 3), D(2025, 12, 31), D(2026, 1, 1)]
+    days = [
+        D(2017, 8, 17),
+        D(2017, 8, 18),
+        D(2018, 7, 6),
+        D(2020, 1, 15),
+        D(2020, 1, 16),
+        D(2023, 6, 20),
+        D(2023, 6, 21),
+        D(2024, 6, 3),
+        D(2025, 12, 31),
+        D(2026, 1, 1),
+    ]
     flags = regime_flags(days)
     assert flags["policy_trade_war_2017_19"] == [0, 1, 1, 1, 0, 0, 0, 0, 0, 0]
     assert flags["policy_regime_2023_25"] == [0, 0, 0, 0, 0, 0, 1, 1, 1, 0]

@@ -14,6 +14,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from benchmarks.replay_frames import zl_replay_features
 from mes_assets.forecast.quantile_model import (
     ALPHAS,
     FEATURE_COLUMNS,
@@ -26,7 +27,6 @@ from mes_assets.forecast.quantile_model import (
     walk_forward,
 )
 from mes_assets.forecast.shap_groups import FORCE_GROUPS, feature_group, force_lines, group_sums
-from benchmarks.replay_frames import zl_replay_features
 
 
 def evaluate(result: WalkForwardResult, features: pl.DataFrame, horizon: int) -> dict[str, float]:
@@ -34,6 +34,7 @@ def evaluate(result: WalkForwardResult, features: pl.DataFrame, horizon: int) ->
     frame = features.sort("date")
     y = forward_log_return(frame.get_column("close").to_numpy(), horizon)
     return evaluate_rows(result, y, np.arange(frame.height, dtype=np.int64) + horizon)
+
 
 H = 5
 RETRAIN = 63  # fewer refits keeps the module < 60 s
@@ -93,8 +94,8 @@ def test_every_prediction_is_out_of_sample(wf, zl_features: pl.DataFrame) -> Non
 
 
 def test_conformal_margins_use_only_earlier_public_outcomes(zl_features: pl.DataFrame) -> None:
-    from mes_assets.kernels.quantile_metrics import conformal_margin
     from mes_assets.forecast.quantile_model import MIN_CONFORMAL_ROWS
+    from mes_assets.kernels.quantile_metrics import conformal_margin
 
     raw = walk_forward(zl_features, H, retrain_every=RETRAIN, conformal=False).predictions
     cqr = walk_forward(zl_features, H, retrain_every=RETRAIN).predictions
@@ -105,7 +106,7 @@ def test_conformal_margins_use_only_earlier_public_outcomes(zl_features: pl.Data
     applied = 0
     for block in cqr.partition_by("model_version", maintain_order=True):
         first = int(block["session_index"][0])
-        past = raw.filter((pl.col("session_index") + H < first))
+        past = raw.filter(pl.col("session_index") + H < first)
         if past.height < MIN_CONFORMAL_ROWS:
             assert block["conformal_n"][0] == past.height and block["margin_80"].is_nan().all()
             continue

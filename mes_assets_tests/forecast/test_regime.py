@@ -8,8 +8,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from mes_assets.kernels.hmm import fit_em, hamilton_filter
 from mes_assets.forecast.regime import MIN_REGIME_TRAIN_DAYS, MIN_TRAIN, REFIT_EVERY, regime_states
+from mes_assets.kernels.hmm import fit_em, hamilton_filter
 from mes_assets_tests.forecast.test_quantile_model import zl_features  # noqa: F401  (module fixture)
 
 NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -35,8 +35,12 @@ def test_one_row_per_session_and_explicit_status_before_min_history(states, zl_f
 
 def test_probabilities_are_filtered_with_params_fitted_before_the_date(states, zl_features):  # noqa: F811
     # independent recomputation of one refit block: fit on rows < T, filter through the block end
-    z = np.column_stack([zl_features["ret_1d"].fill_null(np.nan).to_numpy(),
-                         np.log(zl_features["fred_vix"].fill_null(np.nan).to_numpy())])
+    z = np.column_stack(
+        [
+            zl_features["ret_1d"].fill_null(np.nan).to_numpy(),
+            np.log(zl_features["fred_vix"].fill_null(np.nan).to_numpy()),
+        ]
+    )
     T = MIN_TRAIN + 3 * REFIT_EVERY
     fit = fit_em(z[:T], order_by=1)
     filt, _ = hamilton_filter(z[: T + REFIT_EVERY], fit.mu, fit.var, fit.transition)
@@ -60,8 +64,9 @@ def test_short_history_gives_status_rows_only(zl_features):  # noqa: F811
 
 
 def test_rejects_non_positive_vix(zl_features):  # noqa: F811
-    bad = zl_features.with_columns(pl.when(pl.int_range(pl.len()) == 300).then(0.0)
-                                   .otherwise(pl.col("fred_vix")).alias("fred_vix"))
+    bad = zl_features.with_columns(
+        pl.when(pl.int_range(pl.len()) == 300).then(0.0).otherwise(pl.col("fred_vix")).alias("fred_vix")
+    )
     with pytest.raises(ValueError, match="positive"):
         regime_states("ZL", bad, NOW)
 

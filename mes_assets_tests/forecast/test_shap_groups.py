@@ -10,16 +10,21 @@ from hypothesis import strategies as st
 
 from mes_assets.forecast.shap_groups import CLIP_QUANTILES, _expanding_clip, _expanding_pooled_sd
 
-values = st.lists(st.floats(-1e-2, 1e-2, allow_subnormal=False) | st.sampled_from([0.0, 5e-3, -5e-3]),
-                  min_size=1, max_size=300)
+values = st.lists(
+    st.floats(-1e-2, 1e-2, allow_subnormal=False) | st.sampled_from([0.0, 5e-3, -5e-3]), min_size=1, max_size=300
+)
 
 
 @settings(max_examples=80, deadline=None)
 @given(values)
 def test_expanding_clip_equals_np_quantile_of_every_prefix(xs) -> None:
     x = np.asarray(xs)
-    expected = np.array([min(max(x[t], np.quantile(x[: t + 1], CLIP_QUANTILES[0])),
-                             np.quantile(x[: t + 1], CLIP_QUANTILES[1])) for t in range(x.size)])
+    expected = np.array(
+        [
+            min(max(x[t], np.quantile(x[: t + 1], CLIP_QUANTILES[0])), np.quantile(x[: t + 1], CLIP_QUANTILES[1]))
+            for t in range(x.size)
+        ]
+    )
     assert np.array_equal(_expanding_clip(x), expected)  # same interpolation formula: bit for bit
 
 

@@ -16,8 +16,13 @@ NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 def _analytic_lines(values: np.ndarray, horizon: str = "1w") -> pl.DataFrame:
     """Analytic input: force lines (vix, yield, trump, cot) per consecutive day from 2024-01-01."""
     days = [dt.date(2024, 1, 1) + dt.timedelta(d) for d in range(values.shape[0])]
-    return pl.DataFrame({"date": days, "horizon": [horizon] * len(days),
-                         **{f"shap_{g}": values[:, i] for i, g in enumerate(("vix", "yield", "trump", "cot"))}})
+    return pl.DataFrame(
+        {
+            "date": days,
+            "horizon": [horizon] * len(days),
+            **{f"shap_{g}": values[:, i] for i, g in enumerate(("vix", "yield", "trump", "cot"))},
+        }
+    )
 
 
 def test_persistent_dominance_raises_the_flag_after_the_run_length():
@@ -40,7 +45,7 @@ def test_window_statistics_match_a_direct_computation():
     values = rng.normal(0, 1e-3, (90, 4))
     out = shap_stability("ZL", _analytic_lines(values), NOW)
     row = out.row(89, named=True)
-    window = values[90 - WINDOW:]
+    window = values[90 - WINDOW :]
     assert row["n_obs"] == WINDOW
     assert row["var_yield"] == pytest.approx(np.var(window[:, 1], ddof=1), rel=1e-12)
     mean_abs = np.abs(window).mean(axis=0)
@@ -77,15 +82,22 @@ def test_intraday_force_lines_give_one_row_per_date_as_of_its_last_origin():
     rng = np.random.default_rng(4)
     values = rng.normal(0, 1e-3, (3 * 30, 4))  # analytic: three sessions of 30 origins
     days = [dt.date(2024, 1, 2 + d // 30) for d in range(90)]
-    origins = [dt.datetime(2024, 1, 2 + d // 30, 14, 30, tzinfo=dt.UTC) + dt.timedelta(minutes=5 * (d % 30))
-               for d in range(90)]
-    lines = pl.DataFrame({"date": days, "horizon": ["5m"] * 90, "origin_ts": origins,
-                          **{f"shap_{g}": values[:, i] for i, g in enumerate(("vix", "yield", "trump", "cot"))}})
+    origins = [
+        dt.datetime(2024, 1, 2 + d // 30, 14, 30, tzinfo=dt.UTC) + dt.timedelta(minutes=5 * (d % 30)) for d in range(90)
+    ]
+    lines = pl.DataFrame(
+        {
+            "date": days,
+            "horizon": ["5m"] * 90,
+            "origin_ts": origins,
+            **{f"shap_{g}": values[:, i] for i, g in enumerate(("vix", "yield", "trump", "cot"))},
+        }
+    )
     out = shap_stability("MES", lines, NOW)
     assert out["date"].to_list() == [dt.date(2024, 1, 2), dt.date(2024, 1, 3), dt.date(2024, 1, 4)]
     assert out["n_obs"].to_list() == [30, WINDOW, WINDOW]  # windows count origins
     last = out.row(-1, named=True)
-    window = values[90 - WINDOW:]
+    window = values[90 - WINDOW :]
     assert last["var_vix"] == pytest.approx(np.var(window[:, 0], ddof=1), rel=1e-12)
     with pytest.raises(ValueError, match="one row per origin_ts"):
         shap_stability("MES", pl.concat([lines, lines]), NOW)

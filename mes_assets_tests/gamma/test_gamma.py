@@ -274,9 +274,7 @@ def test_calibrated_object_fills_p_reject(real):
     row = summ.filter(pl.col("aggregation") == "weighted").row(0, named=True)
     p = 1.0 / (1.0 + math.exp(-(cal.alpha * row["wall_strength"] - cal.beta * row["wall_1_z"])))
     assert row["p_reject_wall_1"] == pytest.approx(p, rel=1e-12) and 0.0 <= row["p_reject_wall_2"] <= 1.0
-    assert (
-        row["status"] == "ok" and row["calibration_version"] == cal.version and row["calib_n_events"] == cal.n_events
-    )
+    assert row["status"] == "ok" and row["calibration_version"] == cal.version and row["calib_n_events"] == cal.n_events
 
 
 # ---------------------------------------------------------------------------- rejection
@@ -354,7 +352,7 @@ def test_event_window_on_real_es_minute_bars_starts_at_the_next_globex_session(d
     # walls of D are known after D's close: the window opens at 18:00 America/New_York on D
     # (23:00 UTC before the 2023-03-12 DST switch, 22:00 UTC after it)
     md = ReplayMarketData(Path(data_root))
-    utc = dt.timezone.utc
+    utc = dt.UTC
     bars = md.minute_bars("MES", dt.datetime(2023, 3, 8, tzinfo=utc), dt.datetime(2023, 3, 15, tzinfo=utc))
     for d, first in [
         (dt.date(2023, 3, 8), dt.datetime(2023, 3, 8, 23, tzinfo=utc)),

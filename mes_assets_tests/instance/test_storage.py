@@ -31,8 +31,9 @@ def daily_numbers_doubled(context: dg.AssetExecutionContext) -> None:
     context.log.info(f"{len(context.partition_keys)} partitions")
 
 
-DEFS = dg.Definitions(assets=[daily_numbers, daily_numbers_doubled],
-                      jobs=[dg.define_asset_job("numbers_job", partitions_def=DAYS)])
+DEFS = dg.Definitions(
+    assets=[daily_numbers, daily_numbers_doubled], jobs=[dg.define_asset_job("numbers_job", partitions_def=DAYS)]
+)
 RANGE = {"dagster/asset_partition_range_start": "2024-01-01", "dagster/asset_partition_range_end": "2024-01-31"}
 
 
@@ -81,12 +82,14 @@ def test_single_run_backfill_records_every_partition_and_one_planned_event_per_a
         assert _materialized(instance, "daily_numbers_doubled") == keys
         run = instance.get_runs()[0]
         planned = instance.get_records_for_run(
-            run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED).records
+            run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED
+        ).records
         assert len(planned) == 2  # one per asset, carrying the 31-partition range
         subsets = [r.event_log_entry.dagster_event.event_specific_data.partitions_subset for r in planned]
         assert all(set(s.get_partition_keys()) == keys for s in subsets)
         materializations = instance.get_records_for_run(
-            run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION).records
+            run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
+        ).records
         assert len(materializations) == 62  # one per partition and asset, as with the stock storage
     finally:
         instance.dispose()
@@ -99,7 +102,8 @@ def test_per_partition_planned_events_come_back_when_switched_off(home: Path, mo
     try:
         run = instance.get_runs()[0]
         planned = instance.get_records_for_run(
-            run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED, limit=1000).records
+            run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED, limit=1000
+        ).records
         assert len(planned) == 62
     finally:
         instance.dispose()
@@ -110,7 +114,8 @@ def test_a_failed_backfill_marks_the_run_failed_and_materializes_nothing(home: P
     instance = dg.DagsterInstance.from_config(str(home))
     try:
         result = DEFS.resolve_job_def("numbers_job").execute_in_process(
-            instance=instance, tags=RANGE, raise_on_error=False)
+            instance=instance, tags=RANGE, raise_on_error=False
+        )
         assert not result.success
         assert instance.get_runs()[0].status == dg.DagsterRunStatus.FAILURE
         assert _materialized(instance, "daily_numbers") == set()
@@ -129,7 +134,8 @@ def test_two_processes_write_one_instance_at_once(home: Path) -> None:
         assert len(instance.get_runs()) == 5
         for run in instance.get_runs():
             records = instance.get_records_for_run(
-                run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION, limit=1000).records
+                run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION, limit=1000
+            ).records
             assert len(records) == 62 and run.status == dg.DagsterRunStatus.SUCCESS
     finally:
         instance.dispose()

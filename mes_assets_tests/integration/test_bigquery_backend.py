@@ -345,9 +345,7 @@ def test_array_columns_round_trip(bigquery_emulator: BigQueryBackend, schema_err
     )
     table = "derivatives.gamma_summary"
     assert bigquery_emulator.replace_slice(table, frame, start=D22, end=D22, symbol="MES") == 1
-    back = bigquery_emulator.read(
-        f"SELECT expiry, zero_gamma_crossings FROM {table} WHERE date = @d", {"d": D22}
-    )
+    back = bigquery_emulator.read(f"SELECT expiry, zero_gamma_crossings FROM {table} WHERE date = @d", {"d": D22})
     assert back.schema["zero_gamma_crossings"] == pl.List(pl.Float64)
     assert back.schema["expiry"] == pl.Date
     assert back["zero_gamma_crossings"].to_list() == [[5127.25, 5339.25]]
@@ -409,9 +407,7 @@ def test_failure_inside_the_transaction_keeps_previous_rows(
     assert _staging_tables(warehouse) == []  # dropped although the script failed
 
 
-def test_failed_staging_load_keeps_previous_rows(
-    warehouse: BigQueryBackend, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_failed_staging_load_keeps_previous_rows(warehouse: BigQueryBackend, monkeypatch: pytest.MonkeyPatch) -> None:
     from google.api_core.exceptions import BadRequest
 
     warehouse.replace_slice(TABLE, zl_close_leg([D21, D22]), start=D21, end=D22, symbol="ZL")
@@ -427,9 +423,7 @@ def test_failed_staging_load_keeps_previous_rows(
     assert _staging_tables(warehouse) == []
 
 
-def test_concurrent_update_abort_is_retried(
-    warehouse: BigQueryBackend, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_concurrent_update_abort_is_retried(warehouse: BigQueryBackend, monkeypatch: pytest.MonkeyPatch) -> None:
     """BigQuery aborts a transaction that races another on the same table; the script is re-run."""
     import mes_assets.warehouse.bigquery_backend as module
 
@@ -442,9 +436,7 @@ def test_concurrent_update_abort_is_retried(
         if sql.startswith("BEGIN TRANSACTION"):
             scripts.append(sql)
             if len(scripts) == 1:  # what BigQuery answers the loser of a conflict
-                sql = (
-                    "SELECT ERROR('Transaction is aborted due to concurrent update against table fib_levels')"
-                )
+                sql = "SELECT ERROR('Transaction is aborted due to concurrent update against table fib_levels')"
         return real_query(sql, *args, **kwargs)
 
     monkeypatch.setattr(client, "query", first_attempt_aborted)
@@ -483,9 +475,9 @@ def test_same_results_as_the_duckdb_backend(warehouse: BigQueryBackend, tmp_path
         (zl_close_leg([D22]), D22, D22, "ZL"),
     ]
     for frame, start, end, symbol in writes:
-        assert warehouse.replace_slice(
+        assert warehouse.replace_slice(TABLE, frame, start=start, end=end, symbol=symbol) == duck.replace_slice(
             TABLE, frame, start=start, end=end, symbol=symbol
-        ) == duck.replace_slice(TABLE, frame, start=start, end=end, symbol=symbol)
+        )
     query = f"SELECT * FROM {TABLE} WHERE date BETWEEN @a AND @b ORDER BY symbol, date"
     params = {"a": D21, "b": D22}
     ours, theirs = warehouse.read(query, params), duck.read(query, params)

@@ -43,9 +43,9 @@ CHILD = textwrap.dedent(
 
 @pytest.fixture()
 def minute_rows(data_root: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
+    from mes_assets.instruments import MES
     from mes_assets.market.bars import assign_minute_bars_to_sessions, minute_bars_table_frame
     from mes_assets.market.calendars import exchange_sessions
-    from mes_assets.instruments import MES
     from mes_assets.sources.replay import ReplayMarketData
 
     sessions = exchange_sessions(MES, DAY, DAY)
@@ -56,8 +56,9 @@ def minute_rows(data_root: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
 
 
 def _stored(backend) -> list:
-    return backend.read(f"SELECT ts_event FROM {TABLE} WHERE date = @d AND symbol = 'MES' ORDER BY ts_event",
-                        {"d": DAY})["ts_event"].to_list()
+    return backend.read(
+        f"SELECT ts_event FROM {TABLE} WHERE date = @d AND symbol = 'MES' ORDER BY ts_event", {"d": DAY}
+    )["ts_event"].to_list()
 
 
 @pytest.mark.parametrize("kill_after_s", [0.3, 1.0, 2.5])

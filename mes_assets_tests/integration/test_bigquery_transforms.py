@@ -15,7 +15,7 @@ pytestmark = pytest.mark.emulator
 PARAMS = {"symbol": "ZL", "start_date": dt.date(2025, 4, 1), "end_date": dt.date(2025, 4, 30)}
 # Real ZLZ25 daily bars (barchart_zlz25_daily_historical-data-10-15-2025.csv, 2025-04-08/09)
 # and the CBOT sessions of those dates (08:30-13:20 CT day session, CDT = UTC-5).
-UTC = dt.timezone.utc
+UTC = dt.UTC
 BARS = pl.DataFrame(
     {
         "date": [dt.date(2025, 4, 8), dt.date(2025, 4, 9)],
@@ -55,8 +55,9 @@ def test_daily_transform_gives_the_same_rows_on_both_engines(bigquery_emulator, 
     assert emulator["bar_end"].to_list() == SESSIONS["rth_close"].to_list()
 
 
-@pytest.mark.parametrize(("view", "audience"), [("api.vw_zl_strategy_overlay", "shared"),
-                                                ("api.vw_mes_private_overlay", "private")])
+@pytest.mark.parametrize(
+    ("view", "audience"), [("api.vw_zl_strategy_overlay", "shared"), ("api.vw_mes_private_overlay", "private")]
+)
 def test_api_views_run_on_both_engines_with_the_same_columns(bigquery_emulator, tmp_path, view, audience):
     from mes_assets.warehouse.sql_files import for_audience
 

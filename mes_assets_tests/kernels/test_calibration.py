@@ -74,6 +74,7 @@ def swing_quality(
     evaluated, false = _outcomes(c, price, kind, c_idx, horizon, n)
     return _quality(c_idx - p_idx, evaluated, false)
 
+
 SETTINGS = settings(max_examples=150, deadline=None)
 
 

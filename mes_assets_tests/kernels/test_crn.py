@@ -84,6 +84,8 @@ def test_threads_split_rows_without_changing_any_value() -> None:
     one, many = np.empty(2_000), np.empty(2_000)
     crn_mean_exp(z, edges, c, e, one, slice(0, 2_000))
     with ThreadPoolExecutor(max_workers=2) as pool:
-        list(pool.map(lambda b: crn_mean_exp(z, edges, c, e, many, b), [slice(i, i + 250) for i in range(0, 2_000, 250)]))
+        list(
+            pool.map(lambda b: crn_mean_exp(z, edges, c, e, many, b), [slice(i, i + 250) for i in range(0, 2_000, 250)])
+        )
     assert np.array_equal(one, many)
     np.testing.assert_allclose(one, direct(z, edges, c, e), rtol=1e-12, atol=1e-15)

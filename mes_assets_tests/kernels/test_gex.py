@@ -33,7 +33,9 @@ SQRT_2PI = math.sqrt(2.0 * math.pi)
 def dollar_gex(gamma, oi, multiplier, F, is_call, convention=DEFAULT_CONVENTION):
     """The per-option formula of SPEC section 3, written out as the oracle:
     sign * gamma * OI * multiplier * F^2 * 0.01 (dealer dollars per 1% move)."""
-    return dealer_sign(np.asarray(is_call), convention) * np.asarray(gamma) * oi * multiplier * np.asarray(F) ** 2 * 0.01
+    return (
+        dealer_sign(np.asarray(is_call), convention) * np.asarray(gamma) * oi * multiplier * np.asarray(F) ** 2 * 0.01
+    )
 
 
 def reference_surface(grid, f0, fwd, t, r, e, k, calls, oi, iv, mult, convention=DEFAULT_CONVENTION):

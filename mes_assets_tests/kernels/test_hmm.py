@@ -42,8 +42,9 @@ def zl_returns(data_root) -> np.ndarray:
 
 def test_filter_equals_statsmodels_on_real_returns(zl_returns):
     fit = fit_em(zl_returns)
-    params = np.array([fit.transition[0, 0], fit.transition[1, 0], fit.mu[0, 0], fit.mu[1, 0],
-                       fit.var[0, 0], fit.var[1, 0]])
+    params = np.array(
+        [fit.transition[0, 0], fit.transition[1, 0], fit.mu[0, 0], fit.mu[1, 0], fit.var[0, 0], fit.var[1, 0]]
+    )
     oracle = sm.tsa.MarkovRegression(zl_returns, k_regimes=2, switching_variance=True).filter(params)
     filt, loglik = hamilton_filter(zl_returns, fit.mu, fit.var, fit.transition)
     assert loglik == pytest.approx(oracle.llf, abs=1e-8)

@@ -250,7 +250,7 @@ def test_pure_python_twins_equal_jitted_kernels():
     zz, vv = rng.standard_normal((n, steps)), 1.0 - rng.random((n, steps))
     for bridge in (True, False):
 
-        def paths(kernel):
+        def paths(kernel, bridge=bridge):
             outs = [np.zeros(3, np.int64), np.zeros(3), np.zeros(2, np.int64), np.zeros(2), np.empty(n), np.empty(n)]
             kernel(y_py, up, dn, 1.3, 0.8, zz, vv, bridge, *outs)
             return outs

@@ -34,11 +34,7 @@ finite = st.floats(min_value=-1e3, max_value=1e3, allow_nan=False, allow_infinit
 @st.composite
 def analytic_alphas(draw: st.DrawFn, min_size: int = 1, max_size: int = 6) -> np.ndarray:
     """Strictly increasing levels inside (0, 1) (hypothesis draw)."""
-    levels = draw(
-        st.lists(
-            st.integers(min_value=1, max_value=99), min_size=min_size, max_size=max_size, unique=True
-        )
-    )
+    levels = draw(st.lists(st.integers(min_value=1, max_value=99), min_size=min_size, max_size=max_size, unique=True))
     return np.array(sorted(levels), dtype=np.float64) / 100.0
 
 
@@ -79,9 +75,7 @@ def test_repair_crossing_hand_made():
     )
     sorted_q, crossed = repair_crossing(q, [0.1, 0.5, 0.9])
     np.testing.assert_array_equal(crossed, [False, False, True, True])
-    np.testing.assert_array_equal(
-        sorted_q, [[1.0, 2.0, 3.0], [1.0, 1.0, 3.0], [1.0, 2.0, 3.0], [1.0, 2.0, 3.0]]
-    )
+    np.testing.assert_array_equal(sorted_q, [[1.0, 2.0, 3.0], [1.0, 1.0, 3.0], [1.0, 2.0, 3.0], [1.0, 2.0, 3.0]])
     assert crossing_rate(crossed) == 0.5
     assert q[2, 0] == 2.0  # input untouched
 
@@ -299,7 +293,9 @@ def test_baseline_matches_numpy(y, alphas):
 
 def test_baseline_hand_made_type7():
     # sorted sample 1..5, h = (n - 1) a = 4a: a = 0.1 -> 1.4, 0.5 -> 3, 0.9 -> 4.6
-    np.testing.assert_allclose(historical_quantile_baseline([5.0, 1.0, 3.0, 2.0, 4.0], [0.1, 0.5, 0.9]), [1.4, 3.0, 4.6])
+    np.testing.assert_allclose(
+        historical_quantile_baseline([5.0, 1.0, 3.0, 2.0, 4.0], [0.1, 0.5, 0.9]), [1.4, 3.0, 4.6]
+    )
     with pytest.raises(ValueError, match="at least 1"):
         historical_quantile_baseline([], [0.5])
     with pytest.raises(ValueError, match="finite"):

@@ -266,9 +266,7 @@ def test_structural_properties(data):
 
 @SETTINGS
 @given(
-    data=st.one_of(
-        analytic_random_walks(atr_profile="constant"), analytic_random_walks(atr_profile="nonincreasing")
-    )
+    data=st.one_of(analytic_random_walks(atr_profile="constant"), analytic_random_walks(atr_profile="nonincreasing"))
 )
 def test_pivot_is_extreme_between_its_neighbours_when_atr_does_not_rise(data):
     # With atr non-increasing after the start (constant included) a close beyond a confirmed high

@@ -8,8 +8,8 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from mes_assets.levels.checks import fib_level_violations, leg_dir_mismatches
 from mes_assets.definitions import build_definitions
+from mes_assets.levels.checks import fib_level_violations, leg_dir_mismatches
 from mes_assets_tests.conftest import make_resources, run_job
 
 END = dt.date(2025, 10, 14)
@@ -42,7 +42,10 @@ def test_checks_pass_on_real_rows_and_are_reported_by_the_asset(zl_rows):
     ("check", "corrupt"),
     [
         ("retracements_between_anchors", lambda r: r.with_columns(fib_786=pl.col("anchor_low") - 1)),
-        ("retracements_ordered_by_ratio", lambda r: r.with_columns(fib_382=pl.col("fib_618"), fib_618=pl.col("fib_382"))),
+        (
+            "retracements_ordered_by_ratio",
+            lambda r: r.with_columns(fib_382=pl.col("fib_618"), fib_618=pl.col("fib_382")),
+        ),
         ("levels_on_tick", lambda r: r.with_columns(fib_500=pl.col("fib_500") + 0.003)),
         ("extensions_beyond_leg_end", lambda r: r.with_columns(ext_1618=pl.col("fib_500"))),
         ("leg_at_least_k_atr", lambda r: r.with_columns(atr_at_origin_confirm=pl.col("atr_at_origin_confirm") * 100)),

@@ -7,13 +7,13 @@ import datetime as dt
 import numpy as np
 import polars as pl
 
-from mes_assets.market.calendars import exchange_sessions
-from mes_assets.levels.fibonacci import segment_bounds
 from mes_assets.instruments import ZL
 from mes_assets.kernels.atr import wilder_atr
 from mes_assets.kernels.zigzag import zigzag
-from mes_assets.sources.replay import ReplayMarketData
+from mes_assets.levels.fibonacci import segment_bounds
 from mes_assets.levels.zigzag_tracker import advance, fresh_state
+from mes_assets.market.calendars import exchange_sessions
+from mes_assets.sources.replay import ReplayMarketData
 
 
 def test_tracker_in_chunks_across_a_hole_equals_one_pass_per_segment(data_root):
@@ -25,8 +25,12 @@ def test_tracker_in_chunks_across_a_hole_equals_one_pass_per_segment(data_root):
     after_hole = bars["date"].to_list().index(dt.date(2023, 7, 3))
     state, got = fresh_state(3.0, None), []
     # the first chunk ends at the hole, the second starts after it, the third spans nothing new
-    for chunk in (bars.slice(0, after_hole - 3), bars.slice(after_hole - 3, 3),
-                  bars.slice(after_hole, 5), bars.slice(after_hole + 5)):
+    for chunk in (
+        bars.slice(0, after_hole - 3),
+        bars.slice(after_hole - 3, 3),
+        bars.slice(after_hole, 5),
+        bars.slice(after_hole + 5),
+    ):
         found, state = advance("ZL", state, chunk, sessions, 14)
         got += [(p.pivot_time, p.confirmed_at) for p in found]
     dates = bars["date"].to_list()

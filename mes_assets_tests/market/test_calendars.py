@@ -6,10 +6,10 @@ import datetime as dt
 
 import polars as pl
 
-from mes_assets.market.calendars import exchange_sessions
 from mes_assets.instruments import MES, ZL
+from mes_assets.market.calendars import exchange_sessions
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def _row(frame: pl.DataFrame, day: dt.date) -> dict:

@@ -295,5 +295,6 @@ def test_terminal_scores_are_stream_zero_of_the_seeds_four_way_spawn() -> None:
 
     expected = np.random.default_rng(np.random.SeedSequence(42).spawn(4)[0]).standard_normal(1_000)
     assert np.array_equal(terminal_scores(42, 1_000), expected)
-    assert np.array_equal(terminal_scores(np.random.default_rng(5), 10),
-                          np.random.default_rng(5).spawn(4)[0].standard_normal(10))
+    assert np.array_equal(
+        terminal_scores(np.random.default_rng(5), 10), np.random.default_rng(5).spawn(4)[0].standard_normal(10)
+    )

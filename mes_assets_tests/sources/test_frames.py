@@ -26,7 +26,7 @@ from mes_assets.sources import (
 )
 from mes_assets.sources.schemas import cot_release_date_expr
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def handmade_minutes(ts: list[dt.datetime], **over: list) -> pl.DataFrame:
@@ -69,10 +69,25 @@ def test_schemas_are_exact() -> None:
     assert list(DAILY_BARS.items())[:1] == [("date", pl.Date)]
     assert MINUTE_BARS["ts_event"] == pl.Datetime("us", "UTC")
     assert list(FRED.names()) == ["date", "series_id", "value", "source"]
-    for c in ("report_date", "release_date", "market_code", "market_name", "open_interest",
-              "noncomm_long", "noncomm_short", "comm_long", "comm_short", "lev_money_long",
-              "lev_money_short", "asset_mgr_long", "asset_mgr_short", "dealer_long", "dealer_short",
-              "report_type", "source"):
+    for c in (
+        "report_date",
+        "release_date",
+        "market_code",
+        "market_name",
+        "open_interest",
+        "noncomm_long",
+        "noncomm_short",
+        "comm_long",
+        "comm_short",
+        "lev_money_long",
+        "lev_money_short",
+        "asset_mgr_long",
+        "asset_mgr_short",
+        "dealer_long",
+        "dealer_short",
+        "report_type",
+        "source",
+    ):
         assert c in COT.names()
     assert empty_frame(COT).schema == COT
     with pytest.raises(DataQualityError, match="schema mismatch"):
@@ -97,7 +112,9 @@ def test_out_of_order_names_rows() -> None:
 
 
 def test_high_below_low_raises() -> None:
-    handmade_high_lt_low = handmade_minutes([T0, T0 + M], high=[11.0, 8.0], low=[9.0, 9.0], open=[10.0, 8.5], close=[10.0, 8.5])
+    handmade_high_lt_low = handmade_minutes(
+        [T0, T0 + M], high=[11.0, 8.0], low=[9.0, 9.0], open=[10.0, 8.5], close=[10.0, 8.5]
+    )
     with pytest.raises(DataQualityError, match="high < low: row 1"):
         validate_bars(handmade_high_lt_low, time_col="ts_event")
 

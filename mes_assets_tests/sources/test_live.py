@@ -28,7 +28,7 @@ from mes_assets.sources import (
     ohlcv_store_to_frame,
 )
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 DBN_DIR = Path("databento_samples") / "GLBX.MDP3"
 
 
@@ -193,8 +193,18 @@ def test_cftc_rows_match_replay(data_root: Path) -> None:
     live = cftc_rows_to_frame([LEGACY_ZL_20250311], "legacy", "cftc:legacy api")
     assert live.schema == COT
     replay = ReplayCot(data_root).reports("007601", dt.date(2025, 3, 11), dt.date(2025, 3, 11), report_types=["legacy"])
-    cols = ["report_date", "release_date", "market_code", "market_name", "open_interest",
-            "noncomm_long", "noncomm_short", "comm_long", "comm_short", "lev_money_long"]
+    cols = [
+        "report_date",
+        "release_date",
+        "market_code",
+        "market_name",
+        "open_interest",
+        "noncomm_long",
+        "noncomm_short",
+        "comm_long",
+        "comm_short",
+        "lev_money_long",
+    ]
     assert live.select(cols).to_dicts() == replay.select(cols).to_dicts()
 
 
@@ -212,7 +222,9 @@ def test_cftc_client_pages_without_network() -> None:
         urls.append(url)
         return json.dumps([LEGACY_ZL_20250311]).encode()
 
-    f = CftcLiveClient(http_get=fake_get).reports("007601", dt.date(2025, 3, 1), dt.date(2025, 3, 31), report_types=["legacy"])
+    f = CftcLiveClient(http_get=fake_get).reports(
+        "007601", dt.date(2025, 3, 1), dt.date(2025, 3, 31), report_types=["legacy"]
+    )
     assert len(urls) == 1 and f.height == 1
     assert f["comm_short"].to_list() == [311992]
     assert f.filter(pl.col("report_type") != "legacy").height == 0

@@ -13,12 +13,12 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from mes_assets.market.calendars import exchange_sessions
 from mes_assets.features.daily import FEATURE_SCHEMA, build_features
+from mes_assets.features.feeds import FEED_COLUMNS
 from mes_assets.instruments import ZL
+from mes_assets.market.calendars import exchange_sessions
 from mes_assets.sources import ReplayFred, ReplayMarketData
 from mes_assets.sources.errors import DataQualityError, SourceUnavailableError
-from mes_assets.features.feeds import FEED_COLUMNS
 from mes_assets.sources.policy_feeds import FEED_SLOTS, CsvFeed, configured_feeds, read_feeds
 
 D = dt.date
@@ -35,8 +35,11 @@ def zl_inputs(data_root):
 
 def _feed_csv(tmp_path, dgs10: pl.DataFrame) -> str:
     rows = dgs10.drop_nulls("value").select(
-        (pl.col("date").cast(pl.Datetime("us", "UTC")) + pl.duration(hours=21)).dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-        .alias("published_at"), "value")
+        (pl.col("date").cast(pl.Datetime("us", "UTC")) + pl.duration(hours=21))
+        .dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+        .alias("published_at"),
+        "value",
+    )
     path = tmp_path / "feed.csv"
     rows.write_csv(path)
     return str(path)
@@ -48,8 +51,16 @@ def _features(zl_inputs, feeds=()):
     from mes_assets.sources.schemas import COT
 
     cot = pl.DataFrame(schema=COT)
-    return build_features("ZL", bars, empty_fred, cot, asof_times=asof, calc_version="t", zigzag_k=3.0,
-                          feed_observations=read_feeds(list(feeds)))
+    return build_features(
+        "ZL",
+        bars,
+        empty_fred,
+        cot,
+        asof_times=asof,
+        calc_version="t",
+        zigzag_k=3.0,
+        feed_observations=read_feeds(list(feeds)),
+    )
 
 
 def test_unconfigured_feeds_are_absent_and_null(zl_inputs):
@@ -68,7 +79,8 @@ def test_configured_feed_is_joined_as_of_publication(tmp_path, zl_inputs):
     assert [f.column for f in active] == ["feed_rfs_rin"] and set(absent) == {"feed_policy_sentiment"}
     rows = _features(zl_inputs, active)
     published = dgs10.drop_nulls("value").with_columns(
-        (pl.col("date").cast(pl.Datetime("us", "UTC")) + pl.duration(hours=21)).alias("published_at"))
+        (pl.col("date").cast(pl.Datetime("us", "UTC")) + pl.duration(hours=21)).alias("published_at")
+    )
     closes = dict(zip(asof["date"], asof["bar_close_utc"]))
     for row in rows.iter_rows(named=True):
         known = published.filter(pl.col("published_at") <= closes[row["date"]])

@@ -31,15 +31,22 @@ def test_every_week_2009_to_2026_is_there_once(socrata_root):
     gaps = {(b - a).days for a, b in zip(dates, dates[1:], strict=False)}
     assert gaps <= {6, 7, 8}  # weekly; 6 or 8 days where a holiday moved the report (data README)
     releases = legacy["release_date"].to_list()
-    assert all(r.weekday() == 4 and 1 <= (r - d).days <= 4 for d, r in zip(dates, releases, strict=True))  # the Friday after
+    assert all(
+        r.weekday() == 4 and 1 <= (r - d).days <= 4 for d, r in zip(dates, releases, strict=True)
+    )  # the Friday after
 
 
 def test_hand_checked_rows(socrata_root):
     cot = ReplayCot(socrata_root)
     first = cot.reports("007601", D(2009, 1, 6), D(2009, 1, 6), report_types=["legacy"]).row(0, named=True)
     # CSV line 2: open_interest_all 199647, noncomm 19478 / 30654, comm 116639 / 109925
-    assert (first["open_interest"], first["noncomm_long"], first["noncomm_short"], first["comm_long"],
-            first["comm_short"]) == (199647, 19478, 30654, 116639, 109925)
+    assert (
+        first["open_interest"],
+        first["noncomm_long"],
+        first["noncomm_short"],
+        first["comm_long"],
+        first["comm_short"],
+    ) == (199647, 19478, 30654, 116639, 109925)
     assert "public reporting 6dca-aqww" in first["source"]
     # 2025-03-11 is also in the official annual file (legacy_2025_es_mes_zl.csv line 2): one row, equal
     both = cot.reports("007601", D(2025, 3, 11), D(2025, 3, 11), report_types=["legacy"])

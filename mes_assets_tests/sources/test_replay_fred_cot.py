@@ -121,7 +121,12 @@ def test_tff_es_row_by_hand_no_cross_mapping(cot: ReplayCot) -> None:
 def test_tff_mes_and_renamed_es(cot: ReplayCot) -> None:
     mes = cot.reports("13874U", D(2023, 2, 28), D(2023, 2, 28)).row(0, named=True)
     # TFF line 405: MICRO E-MINI S&P 500 INDEX ...,230228,2/28/2023,13874U,...,190191,13813,6093,0,28898,4514,1469,80455,87818
-    assert (mes["open_interest"], mes["dealer_long"], mes["lev_money_long"], mes["lev_money_short"]) == (190191, 13813, 80455, 87818)
+    assert (mes["open_interest"], mes["dealer_long"], mes["lev_money_long"], mes["lev_money_short"]) == (
+        190191,
+        13813,
+        80455,
+        87818,
+    )
     es = cot.reports("13874A", D(2023, 2, 28), D(2023, 2, 28)).row(0, named=True)
     assert es["market_name"] == "E-MINI S&P 500 - CHICAGO MERCANTILE EXCHANGE"  # line 396, renamed 2022-02
     assert es["open_interest"] == 2113159
@@ -160,7 +165,9 @@ def test_official_preferred_over_derived(cot: ReplayCot) -> None:
     assert set(f["report_type"].unique()) == {"tff"}  # every Sergej date here also has a TFF row
     both = cot.reports("13874A", D(2016, 12, 1), D(2017, 1, 3))
     assert both.filter(pl.col("report_date") == D(2017, 1, 3))["report_type"].to_list() == ["tff"]
-    assert both.filter(pl.col("report_date") < D(2017, 1, 1))["report_type"].unique().to_list() == ["legacy_derived_sergej"]
+    assert both.filter(pl.col("report_date") < D(2017, 1, 1))["report_type"].unique().to_list() == [
+        "legacy_derived_sergej"
+    ]
     # asked for explicitly, the derived row for 2017-01-03 is there (ES_cot.csv line 979)
     d = cot.reports("13874A", D(2017, 1, 3), D(2017, 1, 3), report_types=["legacy_derived_sergej"])
     assert d["comm_long"].to_list() == [2021109]

@@ -16,7 +16,7 @@ from mes_assets.sources import (
     SourceUnavailableError,
 )
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 ZL_FILE = "futures_daily/barchart_zlz25_daily_historical-data-10-15-2025.csv"
 
 
@@ -126,8 +126,11 @@ def test_minute_dst_spring_forward(md: ReplayMarketData) -> None:
     assert r["source_symbol"] == "ES"
     assert r["source"] == "firstrate ES 1m futures_1m/es_1m_firstrate_2023-03.csv"
     # nothing between Friday's 16:59 ET bar and Sunday's 18:00 ET open (weekend)
-    weekend = f.filter(pl.col("ts_event").is_between(dt.datetime(2023, 3, 10, 22, 0, tzinfo=UTC),
-                                                     dt.datetime(2023, 3, 12, 21, 59, tzinfo=UTC)))
+    weekend = f.filter(
+        pl.col("ts_event").is_between(
+            dt.datetime(2023, 3, 10, 22, 0, tzinfo=UTC), dt.datetime(2023, 3, 12, 21, 59, tzinfo=UTC)
+        )
+    )
     assert weekend.height == 0
 
 
@@ -190,7 +193,9 @@ def test_nonexistent_local_time_raises(data_root: Path, tmp_path: Path) -> None:
     # HAND-MADE line: 02:30 on 2023-03-12 does not exist in America/New_York
     root = _tmp_minute_root(tmp_path, data_root, "2023-03-12 02:30:00,1.00,1.00,1.00,1.00,1", at=5)
     with pytest.raises(DataQualityError, match=r"line 6: 2023-03-12 02:30:00 is nonexistent"):
-        ReplayMarketData(root).minute_bars("ES", dt.datetime(2023, 3, 8, tzinfo=UTC), dt.datetime(2023, 3, 9, tzinfo=UTC))
+        ReplayMarketData(root).minute_bars(
+            "ES", dt.datetime(2023, 3, 8, tzinfo=UTC), dt.datetime(2023, 3, 9, tzinfo=UTC)
+        )
 
 
 def test_ambiguous_local_time_raises(data_root: Path, tmp_path: Path) -> None:

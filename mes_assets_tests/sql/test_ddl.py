@@ -82,8 +82,7 @@ def spec_schemas(text: str) -> dict[str, list[tuple[str, str]]]:
         # A SPEC block is a column list; wrapped in CREATE TABLE it parses as BigQuery DDL.
         create = sqlglot.parse_one(f"CREATE TABLE t (\n{block.group(1)}\n)", read="bigquery")
         schemas[match.group(1)] = [
-            (col.name, col.args["kind"].sql(dialect="bigquery").upper())
-            for col in create.find_all(exp.ColumnDef)
+            (col.name, col.args["kind"].sql(dialect="bigquery").upper()) for col in create.find_all(exp.ColumnDef)
         ]
     return schemas
 

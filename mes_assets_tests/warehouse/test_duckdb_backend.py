@@ -14,6 +14,7 @@ from mes_assets.warehouse.sql_files import load_sql_files
 
 D1, D2 = dt.date(2024, 3, 4), dt.date(2024, 3, 5)
 
+
 # Real ZLZ25 daily bars, barchart_zlz25_daily_historical-data-10-15-2025.csv rows 2024-03-04 and
 # 2024-03-05 (settlement-only prints O=H=L=C while Z25 was a far-back month; volume/OI all-months).
 def _zl_rows(close_shift: float = 0.0) -> pl.DataFrame:
@@ -136,7 +137,10 @@ def test_appended_ddl_columns_migrate_and_other_drift_is_refused(tmp_path):
     assert backend.table_columns("signals.fib_levels")[-1][0] == "calc_version"
     backend.apply_sql([fib])
     assert [c for c, _ in backend.table_columns("signals.fib_levels")][-3:] == [
-        "origin_confirmed_at", "atr_at_origin_confirm", "zigzag_calibration_version"]
+        "origin_confirmed_at",
+        "atr_at_origin_confirm",
+        "zigzag_calibration_version",
+    ]
     renamed = replace(fib, text=fib.text.replace("anchor_low FLOAT64", "anchor_lo FLOAT64"))
     with pytest.raises(WarehouseError, match="migrate it by hand"):
         backend.apply_sql([renamed])

@@ -63,9 +63,9 @@ CHILD = textwrap.dedent(
 
 @pytest.fixture()
 def minute_rows(data_root: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
+    from mes_assets.instruments import MES
     from mes_assets.market.bars import assign_minute_bars_to_sessions, minute_bars_table_frame
     from mes_assets.market.calendars import exchange_sessions
-    from mes_assets.instruments import MES
     from mes_assets.sources.replay import ReplayMarketData
 
     sessions = exchange_sessions(MES, DAY, DAY)
@@ -83,8 +83,10 @@ def test_sigkill_between_delete_and_commit_keeps_the_previous_partition(tmp_path
     backend.replace_slice(TABLE, previous, start=DAY, end=DAY, symbol="MES")
     parquet, flag = tmp_path / "replacement.parquet", tmp_path / "deleted.flag"
     replacement.write_parquet(parquet)
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(backend.path), str(parquet), str(flag)],
-                             env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(backend.path), str(parquet), str(flag)],
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+    )
     deadline = time.monotonic() + 120
     while not flag.exists():
         assert child.poll() is None, "the writer exited before reaching its DELETE"

@@ -57,8 +57,27 @@ __all__ = [
 ]
 
 CBOE_COLUMNS: tuple[str, ...] = (
-    "Expiration Date", "Calls", "Last Sale", "Net", "Bid", "Ask", "Volume", "IV", "Delta", "Gamma",
-    "Open Interest", "Strike", "Puts", "Last Sale", "Net", "Bid", "Ask", "Volume", "IV", "Delta", "Gamma",
+    "Expiration Date",
+    "Calls",
+    "Last Sale",
+    "Net",
+    "Bid",
+    "Ask",
+    "Volume",
+    "IV",
+    "Delta",
+    "Gamma",
+    "Open Interest",
+    "Strike",
+    "Puts",
+    "Last Sale",
+    "Net",
+    "Bid",
+    "Ask",
+    "Volume",
+    "IV",
+    "Delta",
+    "Gamma",
     "Open Interest",
 )
 
@@ -69,9 +88,26 @@ CBOE_UNDERLYINGS: dict[str, tuple[str, float]] = {
     "S&P 500 Mini-SPX Options Index": ("XSP", 100.0),
 }
 
-_MONTHS = {m: i for i, m in enumerate(
-    ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
-     "november", "december"), start=1)}
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        (
+            "january",
+            "february",
+            "march",
+            "april",
+            "may",
+            "june",
+            "july",
+            "august",
+            "september",
+            "october",
+            "november",
+            "december",
+        ),
+        start=1,
+    )
+}
 _MONTH = "(" + "|".join(_MONTHS) + ")"
 _DAY_FIRST = re.compile(rf"(\d{{1,2}})\s+{_MONTH},?\s+(\d{{4}})", re.IGNORECASE)
 _MONTH_FIRST = re.compile(rf"{_MONTH}\s+(\d{{1,2}}),?\s+(\d{{4}})", re.IGNORECASE)
@@ -115,7 +151,7 @@ def _header_when(text: str) -> tuple[dt.date | None, dt.time | None]:
         date = dt.date(year, month, day)
     except ValueError:
         return None, None
-    rest = text[match.end():]
+    rest = text[match.end() :]
     tm = _TIME.search(rest)
     if not tm:
         return date, None
@@ -207,15 +243,38 @@ def read_cboe_quotedata(path: str | Path, sessions: Sequence[dt.date]) -> CboeCh
             if not symbol or oi is None or oi < 0 or oi != int(oi):
                 malformed.append(line)
                 break
-            records.append((expiry, strike, side, symbol, last, bid, ask,
-                            None if volume is None else int(volume), int(oi), _settle(bid, ask, last), line))
+            records.append(
+                (
+                    expiry,
+                    strike,
+                    side,
+                    symbol,
+                    last,
+                    bid,
+                    ask,
+                    None if volume is None else int(volume),
+                    int(oi),
+                    _settle(bid, ask, last),
+                    line,
+                )
+            )
     if not records:
         raise DataQualityError(f"{path.name}: no readable option row (malformed lines {malformed[:10]})")
     rows = pl.DataFrame(
         records,
-        schema={"expiry": pl.Date, "strike": pl.Float64, "call_put": pl.Utf8, "option_symbol": pl.Utf8,
-                "last": pl.Float64, "bid": pl.Float64, "ask": pl.Float64, "volume": pl.Int64, "oi": pl.Int64,
-                "settle": pl.Float64, "line": pl.Int64},
+        schema={
+            "expiry": pl.Date,
+            "strike": pl.Float64,
+            "call_put": pl.Utf8,
+            "option_symbol": pl.Utf8,
+            "last": pl.Float64,
+            "bid": pl.Float64,
+            "ask": pl.Float64,
+            "volume": pl.Int64,
+            "oi": pl.Int64,
+            "settle": pl.Float64,
+            "line": pl.Int64,
+        },
         orient="row",
     )
     # SPX (monthly, AM-settled) and SPXW (PM-settled) can share expiry and strike: a contract is its symbol
@@ -225,20 +284,30 @@ def read_cboe_quotedata(path: str | Path, sessions: Sequence[dt.date]) -> CboeCh
     first_expiry = rows["expiry"].min()
     assert isinstance(first_expiry, dt.date)
     trade_date, rule = chain_trade_date(header_date, first_expiry, sessions)
-    intraday = (
-        header_date == trade_date and header_time is not None and _RTH_OPEN <= header_time < _RTH_CLOSE
+    intraday = header_date == trade_date and header_time is not None and _RTH_OPEN <= header_time < _RTH_CLOSE
+    return CboeChain(
+        path=path,
+        underlying=underlying,
+        multiplier=multiplier,
+        header_last=header_last,
+        header_text=when_text,
+        header_date=header_date,
+        header_time=header_time,
+        trade_date=trade_date,
+        date_rule=rule,
+        intraday=intraday,
+        rows=rows,
+        malformed_lines=malformed,
     )
-    return CboeChain(path=path, underlying=underlying, multiplier=multiplier, header_last=header_last,
-                     header_text=when_text, header_date=header_date, header_time=header_time,
-                     trade_date=trade_date, date_rule=rule, intraday=intraday, rows=rows,
-                     malformed_lines=malformed)
 
 
 SessionDates = Callable[[dt.date, dt.date], Sequence[dt.date]]
 """(first, last) -> the exchange's session dates in [first, last], sorted (wired in defs/)."""
 
-_STAND_IN = ("Cboe SPX/SPXW index options (European, cash-settled; delayed-quote chain download) as a "
-             "labelled STAND-IN for CME {sym} futures options")
+_STAND_IN = (
+    "Cboe SPX/SPXW index options (European, cash-settled; delayed-quote chain download) as a "
+    "labelled STAND-IN for CME {sym} futures options"
+)
 
 
 class CboeReplayOptions:
@@ -297,8 +366,10 @@ class CboeReplayOptions:
         meta: dict[str, object] = {"symbol": sym, "date": date.isoformat(), "files": []}
         underlying = self._SERVES.get(sym)
         # a chain saved after the close beats an intraday snapshot of the same session
-        chains = sorted((c for c in self.chains() if c.underlying == underlying and c.trade_date == date),
-                        key=lambda c: (c.intraday, c.path.name))
+        chains = sorted(
+            (c for c in self.chains() if c.underlying == underlying and c.trade_date == date),
+            key=lambda c: (c.intraday, c.path.name),
+        )
         if not chains:
             meta["reason"] = f"no recorded Cboe chain serves {sym} on {date.isoformat()}"
             return OptionsOiResult(empty_frame(OPTIONS_OI_RAW), "no_options_data", dropped, meta)
@@ -316,8 +387,10 @@ class CboeReplayOptions:
             if got is not None:
                 how[expiry] = got
         snapshot = f"; intraday snapshot {chain.header_time:%H:%M} New York" if chain.intraday else ""
-        base = (f"cboe:{rel} ({_STAND_IN.format(sym=sym)}; settle=mid of bid/ask, else last sale; "
-                f"dated {chain.trade_date.isoformat()}: {chain.date_rule}{snapshot}; underlying_price=")
+        base = (
+            f"cboe:{rel} ({_STAND_IN.format(sym=sym)}; settle=mid of bid/ask, else last sale; "
+            f"dated {chain.trade_date.isoformat()}: {chain.date_rule}{snapshot}; underlying_price="
+        )
         exp = live["expiry"].to_list()
         rows = live.with_columns(
             pl.lit(chain.multiplier).alias("multiplier"),
@@ -334,9 +407,14 @@ class CboeReplayOptions:
             {
                 "date": pl.Series([date] * n, dtype=pl.Date),
                 "symbol": pl.Series([sym] * n, dtype=pl.Utf8),
-                "strike": rows["strike"], "call_put": rows["call_put"], "oi": rows["oi"],
-                "settle": rows["settle"], "expiry": rows["expiry"], "multiplier": rows["multiplier"],
-                "underlying_symbol": rows["underlying_symbol"], "underlying_price": rows["underlying_price"],
+                "strike": rows["strike"],
+                "call_put": rows["call_put"],
+                "oi": rows["oi"],
+                "settle": rows["settle"],
+                "expiry": rows["expiry"],
+                "multiplier": rows["multiplier"],
+                "underlying_symbol": rows["underlying_symbol"],
+                "underlying_price": rows["underlying_price"],
                 "implied_vol": pl.Series([None] * n, dtype=pl.Float64),
                 "option_symbol": rows["option_symbol"],
                 "instrument_id": pl.Series([None] * n, dtype=pl.Int64),
@@ -345,14 +423,16 @@ class CboeReplayOptions:
             },
             schema=OPTIONS_OI_RAW,
         )
-        meta.update({
-            "expiries": sorted({e.isoformat() for e in rows["expiry"].to_list()}),
-            "n_rows": n,
-            "underlying_method": {f"{chain.underlying} {e.isoformat()}": h for e, (_, h) in how.items()},
-            "no_price_rows": int(frame["settle"].null_count()),
-            "multiplier_usd_per_point": [chain.multiplier],
-            "stand_in": _STAND_IN.format(sym=sym),
-            "price_scale": "SPX index points; ES/MES futures trade at SPX + basis (carry), which is NOT applied",
-            "intraday_snapshot": chain.intraday,
-        })
+        meta.update(
+            {
+                "expiries": sorted({e.isoformat() for e in rows["expiry"].to_list()}),
+                "n_rows": n,
+                "underlying_method": {f"{chain.underlying} {e.isoformat()}": h for e, (_, h) in how.items()},
+                "no_price_rows": int(frame["settle"].null_count()),
+                "multiplier_usd_per_point": [chain.multiplier],
+                "stand_in": _STAND_IN.format(sym=sym),
+                "price_scale": "SPX index points; ES/MES futures trade at SPX + basis (carry), which is NOT applied",
+                "intraday_snapshot": chain.intraday,
+            }
+        )
         return OptionsOiResult(check_schema(frame, OPTIONS_OI_RAW, name="options_oi_raw"), "ok", dropped, meta)

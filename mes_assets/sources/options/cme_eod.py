@@ -333,7 +333,9 @@ class CmeEodOptionsFile:
         meta["malformed_lines"] = {**meta["malformed_lines"], "unparseable": bad_lines[:20]}  # type: ignore[dict-item]
         meta["rows_other_trade_dates"] = other_dates
         if not parsed:
-            meta["reason"] = f"no {sym} option rows ({list(product.option_products)}) for {date.isoformat()} in the file"
+            meta["reason"] = (
+                f"no {sym} option rows ({list(product.option_products)}) for {date.isoformat()} in the file"
+            )
             return empty_result("no_options_data", dropped, meta)
         cand = pl.DataFrame(
             parsed,
@@ -351,7 +353,9 @@ class CmeEodOptionsFile:
         )
         dup = cand.filter(pl.struct("_product", "underlying_symbol", "expiry", "strike", "call_put").is_duplicated())
         if dup.height:
-            raise DataQualityError(f"{self.path.name}: duplicated option contracts at lines {dup['_line'].to_list()[:10]}")
+            raise DataQualityError(
+                f"{self.path.name}: duplicated option contracts at lines {dup['_line'].to_list()[:10]}"
+            )
         source = (
             f"cme-eod:{self.path.name} ({sym} options; settle={self.columns['settle']}; oi={self.columns['oi']}; "
             f"underlying_price={meta['underlying_price_source']})"

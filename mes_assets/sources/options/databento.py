@@ -102,8 +102,8 @@ from typing import Any, Literal
 import numpy as np
 import polars as pl
 
-from mes_assets.sources._http import redact, require_key
 from mes_assets.instruments import OPTIONS_PRODUCTS
+from mes_assets.sources._http import redact, require_key
 from mes_assets.sources.errors import DataQualityError, SourceUnavailableError
 from mes_assets.sources.options.records import (
     DROP_REASONS,
@@ -146,7 +146,7 @@ _CME_TZ = "America/Chicago"
 
 #: ``definitions_to_frame`` output (one row per instrument, last definition of the window).
 DEFINITIONS: pl.Schema = pl.Schema(
-    {
+    {  # type: ignore[arg-type]  # the stub rejects dtype classes mixed with instances
         "instrument_id": pl.Int64,
         "raw_symbol": pl.Utf8,
         "instrument_class": pl.Utf8,
@@ -218,7 +218,9 @@ def _ns(series: Any) -> tuple[np.ndarray, np.ndarray]:
         return ts.array.as_unit("ns").asi8.astype(np.int64), ts.isna().to_numpy()
     raw = series.to_numpy()
     if raw.dtype.kind not in "iu":
-        raise DataQualityError(f"timestamp column {series.name!r} has dtype {series.dtype}, want datetime64 or integer ns")
+        raise DataQualityError(
+            f"timestamp column {series.name!r} has dtype {series.dtype}, want datetime64 or integer ns"
+        )
     u = raw.astype(np.uint64)
     undefined = (u == _UNDEF_TS) | (u > np.iinfo(np.int64).max)
     return np.where(undefined, 0, u).astype(np.int64), undefined
@@ -229,8 +231,10 @@ def _ns_series(name: str, ns: tuple[np.ndarray, np.ndarray] | None, n: int = 0) 
     if ns is None:
         return pl.Series(name, [None] * n, dtype=pl.Datetime("ns", "UTC"))
     values, undefined = ns
-    s = pl.Series(name, values, dtype=pl.Int64).scatter(np.flatnonzero(undefined), None) if undefined.any() else (
-        pl.Series(name, values, dtype=pl.Int64)
+    s = (
+        pl.Series(name, values, dtype=pl.Int64).scatter(np.flatnonzero(undefined), None)
+        if undefined.any()
+        else (pl.Series(name, values, dtype=pl.Int64))
     )
     return s.cast(pl.Datetime("ns")).dt.replace_time_zone("UTC")
 
@@ -295,7 +299,7 @@ def definitions_to_frame(records_df: Any) -> pl.DataFrame:
     n = len(df)
     ts_recv = _ns(df["ts_recv"]) if "ts_recv" in df.columns else None
     cls = _strings(df["instrument_class"])
-    opt = {
+    opt: dict[str, Any] = {
         "unit_of_measure": _strings(df["unit_of_measure"]) if "unit_of_measure" in df.columns else [None] * n,
         "unit_of_measure_qty": _prices(df["unit_of_measure_qty"])
         if "unit_of_measure_qty" in df.columns
@@ -393,7 +397,7 @@ def statistics_to_frame(
     if oi_timing == "trade_date":
         oi = oi.filter(pl.col("ref_date") == trade_date)
     else:
-        cutoff = dt.datetime.combine(trade_date + dt.timedelta(days=1), dt.time(), dt.timezone.utc)
+        cutoff = dt.datetime.combine(trade_date + dt.timedelta(days=1), dt.time(), dt.UTC)
         oi = oi.filter((pl.col("ref_date") < trade_date) & (pl.col("ts_recv").is_null() | (pl.col("ts_recv") < cutoff)))
     oi = (
         oi.sort(["instrument_id", "ref_date", *order], nulls_last=False)
@@ -444,11 +448,6 @@ def futures_settlements(definitions: pl.DataFrame, statistics: pl.DataFrame) -> 
 # ======================================================================================
 
 
-
-
-
-
-
 def join_definitions_statistics(
     definitions: pl.DataFrame,
     statistics: pl.DataFrame,
@@ -474,8 +473,10 @@ def join_definitions_statistics(
     ingested_at = check_common(date, rate, n_expiries, ingested_at)
     check_schema(definitions, DEFINITIONS, name="definitions")
     check_schema(statistics, STATISTICS, name="statistics")
-    if isinstance(multiplier, bool) or not isinstance(multiplier, (int, float)) or not (
-        math.isfinite(multiplier) and multiplier > 0
+    if (
+        isinstance(multiplier, bool)
+        or not isinstance(multiplier, (int, float))
+        or not (math.isfinite(multiplier) and multiplier > 0)
     ):
         raise ValueError(f"multiplier must be a positive number (USD per point), got {multiplier!r}")
     dropped = dict.fromkeys(DROP_REASONS, 0)
@@ -607,8 +608,8 @@ class DatabentoOptions:
         )
 
     def _records(self, schema: str, parent: str, start: dt.date, end: dt.date) -> Any:
-        now = dt.datetime.now(dt.timezone.utc)
-        end_dt = dt.datetime.combine(end, dt.time(), dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
+        end_dt = dt.datetime.combine(end, dt.time(), dt.UTC)
         end_s = (min(end_dt, now.replace(microsecond=0))).isoformat()
         try:
             return self._fetch(schema, parent, start.isoformat(), end_s)
@@ -733,18 +734,3 @@ class DatabentoOptions:
 # ======================================================================================
 # CME EOD settlement file
 # ======================================================================================
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-

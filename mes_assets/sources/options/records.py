@@ -109,10 +109,10 @@ def check_common(date: dt.date, rate: float, n_expiries: int, ingested_at: dt.da
     if not isinstance(n_expiries, int) or isinstance(n_expiries, bool) or n_expiries < 1:
         raise ValueError(f"n_expiries must be an integer >= 1, got {n_expiries!r}")
     if ingested_at is None:
-        ingested_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+        ingested_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
     if not isinstance(ingested_at, dt.datetime) or ingested_at.tzinfo is None or ingested_at.utcoffset() is None:
         raise ValueError("ingested_at must be a timezone-aware datetime")
-    return ingested_at.astimezone(dt.timezone.utc)
+    return ingested_at.astimezone(dt.UTC)
 
 
 def empty_result(status: str, dropped: dict[str, int], meta: dict[str, object]) -> OptionsOiResult:
@@ -147,16 +147,21 @@ def finish_result(
             raise DataQualityError(f"underlying_price_lookup({und!r}, {date}) returned {px!r}; want a positive price")
         prices[und] = float(px)
     live = live.with_columns(
-        pl.col("underlying_symbol").replace_strict(prices, default=None, return_dtype=pl.Float64).alias("underlying_price")
+        pl.col("underlying_symbol")
+        .replace_strict(prices, default=None, return_dtype=pl.Float64)
+        .alias("underlying_price")
     )
     meta["underlyings_without_price"] = sorted(
-        {str(u) for u in live.filter(pl.col("underlying_price").is_null())["underlying_symbol"].to_list()})
+        {str(u) for u in live.filter(pl.col("underlying_price").is_null())["underlying_symbol"].to_list()}
+    )
     live = priced_rows(live, dropped, meta)
     if live.height == 0:
         meta["reason"] = "no front-expiry option has a real underlying futures settlement"
         return empty_result("no_underlying_price", dropped, meta)
 
-    ratios = live.group_by("underlying_symbol").agg((pl.col("strike").median() / pl.col("underlying_price").first()).alias("r"))
+    ratios = live.group_by("underlying_symbol").agg(
+        (pl.col("strike").median() / pl.col("underlying_price").first()).alias("r")
+    )
     lo, hi = STRIKE_RATIO_RANGE
     off = ratios.filter((pl.col("r") < lo) | (pl.col("r") > hi))
     if off.height:
@@ -205,8 +210,15 @@ def finish_result(
 
 
 class OptionsSource(Protocol):
-    def oi_raw(self, symbol: str, date: dt.date, *, rate: float, ingested_at: dt.datetime | None = None,
-               n_expiries: int = N_FRONT_EXPIRIES) -> OptionsOiResult: ...
+    def oi_raw(
+        self,
+        symbol: str,
+        date: dt.date,
+        *,
+        rate: float,
+        ingested_at: dt.datetime | None = None,
+        n_expiries: int = N_FRONT_EXPIRIES,
+    ) -> OptionsOiResult: ...
 
 
 class FirstUsableOptions:
@@ -224,8 +236,15 @@ class FirstUsableOptions:
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.sources!r})"
 
-    def oi_raw(self, symbol: str, date: dt.date, *, rate: float, ingested_at: dt.datetime | None = None,
-               n_expiries: int = N_FRONT_EXPIRIES) -> OptionsOiResult:
+    def oi_raw(
+        self,
+        symbol: str,
+        date: dt.date,
+        *,
+        rate: float,
+        ingested_at: dt.datetime | None = None,
+        n_expiries: int = N_FRONT_EXPIRIES,
+    ) -> OptionsOiResult:
         results = []
         for source in self.sources:
             got = source.oi_raw(symbol, date, rate=rate, ingested_at=ingested_at, n_expiries=n_expiries)

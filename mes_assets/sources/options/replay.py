@@ -127,12 +127,6 @@ __all__ = [
 SUPPORTED_SYMBOLS: tuple[str, ...] = ("MES", "ES", "ZL")
 
 
-
-
-
-
-
-
 # A parity forward is checked against the recorded index close S where the file has one: the
 # carry ln(F/S) = (r - q) T of an index stays well inside 0.2% + 10%/year * T; beyond that the
 # closes the forward was built from are stale (2021-01-04: a deep-ITM call's last trade).
@@ -188,8 +182,6 @@ _GROUPS: dict[str, tuple[tuple[str, ...], ...]] = {
     "ES": (("es_fop",), ("spx", "spxw")),
     "ZL": (),
 }
-
-
 
 
 @dataclass
@@ -307,17 +299,16 @@ class ReplayOptions:
         if not isinstance(n_expiries, int) or isinstance(n_expiries, bool) or n_expiries < 1:
             raise ValueError(f"n_expiries must be an integer >= 1, got {n_expiries!r}")
         if ingested_at is None:
-            ingested_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+            ingested_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
         if ingested_at.tzinfo is None or ingested_at.utcoffset() is None:
             raise ValueError("ingested_at must be timezone-aware")
-        ingested_at = ingested_at.astimezone(dt.timezone.utc)
+        ingested_at = ingested_at.astimezone(dt.UTC)
 
-        meta: dict[str, object] = {"symbol": sym, "date": date.isoformat(), "files": []}
+        files: list[dict[str, str]] = []
+        meta: dict[str, object] = {"symbol": sym, "date": date.isoformat(), "files": files}
         dropped = dict.fromkeys(DROP_REASONS, 0)
         if sym == "ZL":
-            meta["reason"] = (
-                "no ZL options records exist in the recorded data (README: nothing at all for ZL options)"
-            )
+            meta["reason"] = "no ZL options records exist in the recorded data (README: nothing at all for ZL options)"
             return OptionsOiResult(empty_frame(OPTIONS_OI_RAW), "no_options_data", dropped, meta)
 
         file_statuses: list[str] = []
@@ -333,7 +324,7 @@ class ReplayOptions:
             for r in reads:
                 for k, v in r.dropped.items():
                     g_dropped[k] += v
-                meta["files"].append({"path": r.rel, "status": r.status, "reason": r.reason})  # type: ignore[union-attr]
+                files.append({"path": r.rel, "status": r.status, "reason": r.reason})
                 file_statuses.append(r.status)
             usable = [r.rows for r in reads if r.rows is not None and r.rows.height]
             if not usable:
@@ -426,9 +417,7 @@ class ReplayOptions:
         except pl.exceptions.PolarsError as exc:
             raise DataQualityError(f"{rel}: unreadable csv ({exc})") from None
         if frame.columns[1 : 1 + len(_BASE_COLS)] != _BASE_COLS:
-            raise DataQualityError(
-                f"{rel}: unexpected header {frame.columns[1:]}, want it to start with {_BASE_COLS}"
-            )
+            raise DataQualityError(f"{rel}: unexpected header {frame.columns[1:]}, want it to start with {_BASE_COLS}")
         s = {c: frame[c].str.strip_chars().replace("", None) for c in _BASE_COLS}
         is_under = s["#expiry"].is_null() & s["strike"].is_null() & s["right"].is_null()
         under_rows = frame.filter(is_under)
@@ -560,9 +549,7 @@ class ReplayOptions:
             if rows.height and (rows["volume"] == 0).all():
                 same = rows.select(cols).sort(cols).equals(prev_rows.select(cols).sort(cols))
                 if same:
-                    return reject(
-                        "stale_option_prices", f"every option row has volume 0 and repeats {prev_path.name}"
-                    )
+                    return reject("stale_option_prices", f"every option row has volume 0 and repeats {prev_path.name}")
             if underlying is not None and prev_under is not None and underlying == prev_under:
                 return reject("stale_underlying", f"underlying row repeats {prev_path.name} (OHLCV identical)")
 
@@ -600,8 +587,8 @@ class ReplayOptions:
                     )
                 )
                 fwd[expiry] = (spot, f"file underlying row close ({why})")
-        for expiry, (_, how) in fwd.items():
-            out.underlying_method[f"{ds.root_symbol} {expiry.isoformat()}"] = how
+        for expiry, (_, method) in fwd.items():
+            out.underlying_method[f"{ds.root_symbol} {expiry.isoformat()}"] = method
         if live.height == 0:
             out.status, out.reason = "no_open_interest", "no unexpired row with positive open interest"
             return out
@@ -629,9 +616,7 @@ class ReplayOptions:
                 "option_symbol": pl.Series(
                     [
                         _osi_symbol(ds.root_symbol, e, r, k)
-                        for e, r, k in zip(
-                            exp_list, live["call_put"].to_list(), live["strike"].to_list(), strict=True
-                        )
+                        for e, r, k in zip(exp_list, live["call_put"].to_list(), live["strike"].to_list(), strict=True)
                     ],
                     dtype=pl.Utf8,
                 ),

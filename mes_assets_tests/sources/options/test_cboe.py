@@ -68,8 +68,10 @@ def test_a_price_is_the_mid_else_the_last_sale_never_the_iv_column(chains_dir):
     assert rows.filter(quoted).height == 469
     by_last = rows.filter(~quoted & (pl.col("last") > 0))
     assert by_last.height > 10_000 and (by_last["settle"] == by_last["last"]).all()
-    assert rows.filter(~quoted & ~(pl.col("last") > 0))["settle"].null_count() == rows.filter(
-        ~quoted & ~(pl.col("last") > 0)).height
+    assert (
+        rows.filter(~quoted & ~(pl.col("last") > 0))["settle"].null_count()
+        == rows.filter(~quoted & ~(pl.col("last") > 0)).height
+    )
 
 
 def test_an_intraday_download_is_labelled_so(chains_dir):
@@ -156,8 +158,12 @@ def test_a_chain_with_no_open_interest_says_so(chains_dir, tmp_path):
 
 
 def test_lean_records_win_and_cboe_fills_the_dates_lean_lacks(data_root, chains_dir):
-    both = FirstUsableOptions([ReplayOptions(data_root, forward=parity_forward),
-                               CboeReplayOptions(data_root, forward=parity_forward, sessions=nyse)])
+    both = FirstUsableOptions(
+        [
+            ReplayOptions(data_root, forward=parity_forward),
+            CboeReplayOptions(data_root, forward=parity_forward, sessions=nyse),
+        ]
+    )
     assert both.oi_raw("MES", D(2023, 6, 23), rate=0.05).frame["source"][0].startswith("lean:")
     assert both.oi_raw("MES", D(2023, 9, 1), rate=0.05).frame["source"][0].startswith("cboe:")
     none = both.oi_raw("MES", D(2023, 3, 9), rate=0.05)

@@ -25,12 +25,20 @@ import polars as pl
 import pytest
 
 from mes_assets.sources import DataQualityError, MissingCredentialsError, SourceUnavailableError
-from mes_assets.sources.options.databento import DEFINITIONS, STATISTICS, DatabentoOptions, definitions_to_frame, futures_settlements, join_definitions_statistics, statistics_to_frame
 from mes_assets.sources.options.cme_eod import CME_EOD_COLUMNS, CmeEodOptionsFile
+from mes_assets.sources.options.databento import (
+    DEFINITIONS,
+    STATISTICS,
+    DatabentoOptions,
+    definitions_to_frame,
+    futures_settlements,
+    join_definitions_statistics,
+    statistics_to_frame,
+)
 from mes_assets.sources.options.records import DROP_REASONS, OptionsOiResult
 from mes_assets.sources.schemas import OPTIONS_OI_RAW
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 NS = 10**9
 D = dt.date(2025, 3, 3)  # a Monday: the Friday (2025-02-28) OI is "known by the close" of D
 INGESTED = dt.datetime(2025, 3, 4, 6, 0, tzinfo=UTC)
@@ -331,7 +339,14 @@ def test_join_drops_and_front_three(def_df: pd.DataFrame, stat_df: pd.DataFrame)
     assert f["instrument_id"].to_list() == [101, 102, 105, 106]
     assert f["expiry"].unique().sort().to_list() == [dt.date(2025, 3, 7), dt.date(2025, 3, 14), dt.date(2025, 3, 21)]
     r = f.row(0, named=True)
-    assert (r["date"], r["symbol"], r["strike"], r["call_put"], r["oi"], r["settle"]) == (D, "ES", 5900.0, "C", 1200, 45.25)
+    assert (r["date"], r["symbol"], r["strike"], r["call_put"], r["oi"], r["settle"]) == (
+        D,
+        "ES",
+        5900.0,
+        "C",
+        1200,
+        45.25,
+    )
     assert (r["multiplier"], r["underlying_symbol"], r["underlying_price"]) == (50.0, "ESH5", 5950.25)
     assert (r["option_symbol"], r["implied_vol"], r["ingested_at"]) == ("ESH5 C5900", None, INGESTED)
     assert f["call_put"].to_list() == ["C", "P", "C", "P"]
@@ -377,7 +392,9 @@ def test_futures_settlements_from_frames() -> None:
         _to_df(dbn.Schema.DEFINITION, [_definition(5002, "ESH5", dbn.InstrumentClass.FUTURE, 0.0, E3, underlying="")])
     )
     stats = statistics_to_frame(
-        _to_df(dbn.Schema.STATISTICS, [_stat(5002, SETTLE, MON, "2025-03-03 22:00", price=5950.25, flags=FINAL_ACTUAL)]),
+        _to_df(
+            dbn.Schema.STATISTICS, [_stat(5002, SETTLE, MON, "2025-03-03 22:00", price=5950.25, flags=FINAL_ACTUAL)]
+        ),
         D,
     )
     assert futures_settlements(defs, stats) == {"ESH5": 5950.25}

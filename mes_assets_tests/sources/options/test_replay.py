@@ -20,7 +20,7 @@ from mes_assets.sources.schemas import OPTIONS_OI_RAW
 from mes_assets.warehouse.sql_files import declared_columns, load_sql_files
 
 RATE = 0.01  # continuously compounded; only enters the parity forward
-STAMP = dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)
+STAMP = dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
 SPX = "options/lean_indexoption_spx"
 SPXW = "options/lean_indexoption_spxw"
 BQ_TO_POLARS = {
